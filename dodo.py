@@ -1,0 +1,51 @@
+"""doit tasks for the image derivative pipeline (task logic lives in pipeline.build).
+
+    doit                                   build catalog.yaml into output/
+    doit catalog=FILE output=DIR           build another catalog into another folder
+    doit -n 2                              the same on 2 processes
+    doit prune                             delete files of removed or changed images
+    doit clean                             delete every file the build made
+"""
+
+from pathlib import Path
+
+from doit import get_var
+
+from pipeline.build import BuildReporter, load_plan, objects_task, prune_task, render_tasks
+
+CATALOG = Path(get_var("catalog", "catalog.yaml")).resolve()
+OUTPUT = Path(get_var("output", "output")).resolve()
+OUTPUT.mkdir(parents=True, exist_ok=True)
+
+DOIT_CONFIG = {
+    "default_tasks": ["render", "objects"],
+    "continue": True,                      # a failed source does not stop the others
+    "reporter": BuildReporter,
+    "dep_file": str(OUTPUT / ".cache" / "doit.db"),
+    "par_type": "process",
+}
+(OUTPUT / ".cache").mkdir(exist_ok=True)
+
+_PLAN = None
+
+
+def _plan():
+    global _PLAN
+    if _PLAN is None:
+        _PLAN = load_plan(CATALOG, OUTPUT)
+    return _PLAN
+
+
+def task_render():
+    """render every derivative of each source image (one task per source)"""
+    yield from render_tasks(_plan(), OUTPUT)
+
+
+def task_objects():
+    """write the JSON objects, legacy path links and manifest.json"""
+    return objects_task(_plan(), OUTPUT, CATALOG)
+
+
+def task_prune():
+    """delete files of removed or changed images from the output folder"""
+    return prune_task(OUTPUT)

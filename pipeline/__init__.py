@@ -1,0 +1,25 @@
+"""Static image derivative pipeline: catalog → plan → render → output tree → serve.
+
+Modules, one concept each:
+
+- ``imagetypes``: the media-server ``ImageType`` values and their aliases.
+- ``formats``: output formats (``Jpg``, ``Png``, ``Webp``, …), extensions and MIME types.
+- ``settings``: what to precompute (sizes per ImageType, formats, qualities), with defaults.
+- ``catalog``: load and validate ``catalog.yaml`` into a typed ``Library``.
+- ``sizing``: the output-size rule of Jellyfin (width/height/max/fill, never upscaled).
+- ``probe``: read each source once (content hash, upright size, BlurHash), cached.
+- ``layout``: the one place that maps derivatives, objects and URLs to paths under ``output/``.
+- ``plan``: pure planning: which derivative files must exist for each source image.
+- ``render``: decode a source once and write all its derivatives (Pillow).
+- ``inheritance``: parent-image resolution (``ParentBackdropItemId`` …).
+- ``objects``: the JSON objects (``BaseItemDto``, ``ImageInfo``) and the manifest.
+- ``selection``: pick the precomputed derivative that best answers an image request.
+- ``request``: parse an image request's path and query into a typed ``ImageRequest``.
+- ``server``: the WSGI application behind ``serve.py``.
+- ``build``: doit glue (tasks, progress reporter, prune).
+"""
+
+#: Version of the renderer. Bump it whenever a change in ``render`` (or in the libraries'
+#: pinned versions) changes output bytes: it is part of every tag, so no stale file can hide
+#: under a current name.
+RENDERER_VERSION = "1"

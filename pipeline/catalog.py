@@ -1,0 +1,299 @@
+"""Load and validate ``catalog.yaml`` into a typed ``Library``, before any pixel is touched.
+
+Catalog shape (README "Catalog reference"):
+
+```yaml
+settings: {...}                 # optional, see pipeline.settings
+items:
+  - id: a1b2c3                  # unique, [A-Za-z0-9_-]+
+    name: Some Series
+    type: Series                # Series, Season, Episode, Movie, MusicAlbum, Audio, BoxSet, Folder, …
+    parent: null                # id of the parent item
+    images:                     # ImageType -> path, or a list of paths for Backdrop/Screenshot/Chapter
+      Primary: media/series/poster.jpg
+      Backdrop: [media/series/bd0.jpg, media/series/bd1.jpg]
+users:
+  - id: u1
+    name: alice
+    images: {Primary: media/users/alice.jpg}
+```
+
+Paths are relative to the catalog's folder and may not leave it. Every problem is reported as a
+``CatalogError`` naming the file, the line and the field; all problems of a catalog are collected
+and raised together as ``CatalogErrors``.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CatalogError, CatalogErrors
+from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
+from .settings import Settings, SettingsError, parse_settings
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+#: Item types the catalog accepts (Jellyfin's ``BaseItemKind`` values a library uses).
+ITEM_TYPES = (
+    "AggregateFolder", "Audio", "AudioBook", "BoxSet", "Book", "Channel", "CollectionFolder",
+    "Episode", "Folder", "Genre", "MusicAlbum", "MusicArtist", "MusicVideo", "Movie", "Person",
+    "Photo", "PhotoAlbum", "Playlist", "Program", "Season", "Series", "Studio", "Trailer",
+    "TvChannel", "Video",
+)
+
+_ITEM_KEYS = ("id", "name", "type", "parent", "images")
+_USER_KEYS = ("id", "name", "images")
+_TOP_KEYS = ("settings", "items", "users")
+
+
+@dataclass(frozen=True)
+class ImageSlot:
+    """One image of an item or user: its ``ImageType``, index (0 for single types) and source.
+
+    ``path`` is absolute; ``relpath`` is as written in the catalog (POSIX, relative to its folder).
+    """
+
+    image_type: str
+    index: int
+    path: Path
+    relpath: str
+
+
+@dataclass
+class Owner:
+    """An item or a user: ``kind`` is ``"Items"`` or ``"Users"`` (the URL collection)."""
+
+    kind: str
+    id: str
+    name: str
+    type: str
+    parent: str | None = None
+    images: dict[str, list[ImageSlot]] = field(default_factory=dict)
+
+    def slots(self) -> list[ImageSlot]:
+        """Every image slot, in ImageType order then index."""
+        return [s for t in IMAGE_TYPES for s in self.images.get(t, [])]
+
+
+@dataclass
+class Library:
+    """A validated catalog: ``items`` and ``users`` keyed by id, in catalog order."""
+
+    catalog_path: Path
+    root: Path
+    settings: Settings
+    items: dict[str, Owner]
+    users: dict[str, Owner]
+
+    def owners(self) -> list[Owner]:
+        """Items, then users."""
+        return [*self.items.values(), *self.users.values()]
+
+
+class _Located:
+    """Line numbers of every node of a YAML document, by key path (1-based lines)."""
+
+    def __init__(self, root_node):
+        self.lines: dict[tuple, int] = {}
+        self.duplicates: list[tuple[tuple, int]] = []
+        if root_node is not None:
+            self._walk(root_node, ())
+
+    def _walk(self, node, path):
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if key in seen:
+                    self.duplicates.append((path + (key,), key_node.start_mark.line + 1))
+                seen.add(key)
+                self._walk(value_node, path + (key,))
+                self.lines.setdefault(path + (key,), key_node.start_mark.line + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, child in enumerate(node.value):
+                self._walk(child, path + (i,))
+
+    def line(self, path: tuple) -> int | None:
+        """Line of ``path`` or of its nearest ancestor that has one."""
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path)
+
+
+def field_name(path: tuple) -> str:
+    """``('items', 3, 'images', 'Backdrop', 1)`` → ``'items[3].images.Backdrop[1]'``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Checker:
+    def __init__(self, file: Path, located: _Located):
+        self.file, self.located, self.errors = file, located, []
+
+    def fail(self, path: tuple, message: str):
+        self.errors.append(CatalogError(self.file, self.located.line(path), field_name(path), message))
+
+
+def load_catalog(catalog_path: str | Path) -> Library:
+    """Read, parse and validate a catalog file.
+
+    Returns a ``Library``. Raises ``CatalogErrors`` listing every problem (file:line: field:
+    message): YAML syntax, unknown keys, bad ids, unknown ImageType, a list for a single-image
+    type, duplicate ids, a missing parent or a parent cycle, a missing source file, a path that
+    leaves the catalog's folder, bad settings. Does not open any image.
+    """
+    catalog_path = Path(catalog_path).resolve()
+    try:
+        text = catalog_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogErrors([CatalogError(catalog_path, None, "", f"cannot read catalog: {exc.strerror}")])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise CatalogErrors([CatalogError(catalog_path, line, "", f"YAML syntax error: {exc}")])
+    located = _Located(node)
+    check = _Checker(catalog_path, located)
+    for path, line in located.duplicates:
+        check.errors.append(CatalogError(catalog_path, line, field_name(path), "duplicate key"))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        check.fail((), "the catalog must be a mapping with items, users and settings")
+        raise CatalogErrors(check.errors)
+    for key in data:
+        if key not in _TOP_KEYS:
+            check.fail((key,), f"unknown key (known: {', '.join(_TOP_KEYS)})")
+
+    settings = None
+    try:
+        settings = parse_settings(data.get("settings"))
+    except SettingsError as exc:
+        check.fail(("settings",) + exc.path, str(exc))
+
+    root = catalog_path.parent
+    items = _owners(check, data, "items", root)
+    users = _owners(check, data, "users", root)
+    _check_parents(check, items)
+    if check.errors:
+        raise CatalogErrors(check.errors)
+    return Library(catalog_path, root, settings, items, users)
+
+
+def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, Owner]:
+    entries = data.get(section) or []
+    kind = "Items" if section == "items" else "Users"
+    allowed = _ITEM_KEYS if section == "items" else _USER_KEYS
+    owners: dict[str, Owner] = {}
+    if not isinstance(entries, list):
+        check.fail((section,), "must be a list")
+        return owners
+    for i, entry in enumerate(entries):
+        where = (section, i)
+        if not isinstance(entry, dict):
+            check.fail(where, "must be a mapping with id, name and images")
+            continue
+        for key in entry:
+            if key not in allowed:
+                check.fail(where + (key,), f"unknown key (known: {', '.join(allowed)})")
+        owner_id = entry.get("id")
+        if not isinstance(owner_id, (str, int)) or isinstance(owner_id, bool) \
+                or not ID_PATTERN.match(str(owner_id)):
+            check.fail(where + ("id",), f"id must match [A-Za-z0-9_-]+, got {owner_id!r}")
+            continue
+        owner_id = str(owner_id)
+        if owner_id in owners:
+            check.fail(where + ("id",), f"duplicate id {owner_id!r}")
+            continue
+        item_type = entry.get("type", "User" if kind == "Users" else None)
+        if kind == "Items" and item_type not in ITEM_TYPES:
+            check.fail(where + ("type",), f"unknown item type {item_type!r} (known: {', '.join(ITEM_TYPES)})")
+        parent = entry.get("parent")
+        if parent is not None:
+            parent = str(parent)
+        owner = Owner(kind, owner_id, str(entry.get("name") or owner_id), str(item_type), parent)
+        owner.images = _images(check, entry.get("images"), where + ("images",), root)
+        owners[owner_id] = owner
+    return owners
+
+
+def _images(check: _Checker, images: Any, where: tuple, root: Path) -> dict[str, list[ImageSlot]]:
+    out: dict[str, list[ImageSlot]] = {}
+    if images is None:
+        return out
+    if not isinstance(images, dict):
+        check.fail(where, "images must be a mapping of ImageType to path")
+        return out
+    for image_type, value in images.items():
+        path = where + (image_type,)
+        if image_type not in IMAGE_TYPES:
+            hint = " (write Chapter)" if str(image_type).lower() == "chapterimage" else ""
+            check.fail(path, f"unknown ImageType {image_type!r}{hint} (known: {', '.join(IMAGE_TYPES)})")
+            continue
+        if isinstance(value, list):
+            if image_type not in MULTI_IMAGE_TYPES:
+                check.fail(path, f"{image_type} holds one image; a list is only allowed for "
+                           f"{', '.join(sorted(MULTI_IMAGE_TYPES))}")
+                continue
+            values = [(v, path + (i,)) for i, v in enumerate(value)]
+        else:
+            values = [(value, path)]
+        slots = []
+        for index, (rel, p) in enumerate(values):
+            source = _source(check, rel, p, root)
+            if source is not None:
+                slots.append(ImageSlot(image_type, index, source, str(rel)))
+        if slots and len(slots) == len(values):
+            out[image_type] = slots
+    return out
+
+
+def _source(check: _Checker, rel: Any, path: tuple, root: Path) -> Path | None:
+    if not isinstance(rel, str) or not rel.strip():
+        check.fail(path, f"must be a path relative to the catalog's folder, got {rel!r}")
+        return None
+    if Path(rel).is_absolute() or "\\" in rel or "\0" in rel:
+        check.fail(path, f"must be a relative POSIX path inside the catalog's folder, got {rel!r}")
+        return None
+    resolved = (root / rel).resolve()
+    if not resolved.is_relative_to(root):
+        check.fail(path, f"path leaves the catalog's folder: {rel!r}")
+        return None
+    if not resolved.is_file():
+        check.fail(path, f"file not found: {rel}")
+        return None
+    return resolved
+
+
+def _check_parents(check: _Checker, items: dict[str, Owner]):
+    index_of = {item_id: i for i, item_id in enumerate(items)}
+    for item in items.values():
+        if item.parent is not None and item.parent not in items:
+            check.fail(("items", index_of[item.id], "parent"), f"parent {item.parent!r} does not exist")
+    for item in items.values():
+        seen = [item.id]
+        current = item
+        while current.parent is not None and current.parent in items:
+            if current.parent in seen:
+                chain = " -> ".join(seen + [current.parent])
+                check.fail(("items", index_of[item.id], "parent"), f"parent cycle: {chain}")
+                break
+            seen.append(current.parent)
+            current = items[current.parent]
+
+
+def ancestors(library: Library, item: Owner) -> list[Owner]:
+    """The item's parents, nearest first (Episode → [Season, Series]). The catalog has no cycles."""
+    out = []
+    while item.parent is not None:
+        item = library.items[item.parent]
+        out.append(item)
+    return out

@@ -1,0 +1,111 @@
+"""Decode a source image into an upright sRGB working image (RGB, or RGBA when transparent).
+
+Used by ``probe`` (BlurHash) and ``render`` (derivatives), so both see the same pixels.
+Steps: JPEG ``draft`` (DCT scaling: decode at the smallest scale that still covers the largest
+output) → EXIF orientation applied → ICC profile converted to sRGB (LittleCMS via
+``PIL.ImageCms``) → mode normalised (CMYK, grey, palette, 16-bit, grey+alpha) → alpha dropped
+when every pixel is opaque.
+"""
+
+from io import BytesIO
+
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from .errors import SourceError
+
+ORIENTATION_TAG = 0x0112
+_SRGB = ImageCms.createProfile("sRGB")
+# Refuse decompression bombs beyond ~200 MP (Pillow's default warns at 89 MP, errors at 179 MP).
+Image.MAX_IMAGE_PIXELS = 200_000_000
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Open encoded bytes with Pillow (lazy: header only). Raises ``SourceError`` if not an image."""
+    try:
+        return Image.open(BytesIO(data))
+    except UnidentifiedImageError:
+        raise SourceError("not an image (no known image format recognised)") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise SourceError(f"not a readable image: {exc}") from None
+
+
+def orientation(image: Image.Image) -> int:
+    """EXIF orientation 1–8 of an opened image (1 when absent or invalid)."""
+    try:
+        value = image.getexif().get(ORIENTATION_TAG, 1)
+    except Exception:  # a broken EXIF block must not fail the image
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) in pixels as displayed, i.e. after EXIF orientation (5–8 swap sides)."""
+    w, h = image.size
+    return (h, w) if orientation(image) in (5, 6, 7, 8) else (w, h)
+
+
+def decode(data: bytes, covering: tuple[int, int] | None = None) -> Image.Image:
+    """Decode ``data`` to an upright sRGB image in mode ``RGB`` or ``RGBA``.
+
+    ``covering``: (width, height) in upright pixels that the result must still cover; JPEG
+    sources are then decoded with DCT scaling (1/2, 1/4, 1/8) when that stays at least this
+    large. None decodes at full size. Animated sources give their first frame.
+
+    Raises ``SourceError`` when the data is not an image, is truncated or cannot be decoded.
+    """
+    image = open_image(data)
+    try:
+        turn = orientation(image)
+        if covering and image.format == "JPEG":
+            w, h = covering
+            if turn in (5, 6, 7, 8):
+                w, h = h, w
+            image.draft(image.mode, (w, h))
+        icc = image.info.get("icc_profile")
+        image.load()
+        if turn != 1:
+            image = ImageOps.exif_transpose(image)
+        return _normalise(image, icc)
+    except SourceError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise SourceError(f"cannot decode image: {exc}") from None
+
+
+def _normalise(image: Image.Image, icc: bytes | None) -> Image.Image:
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif mode == "F":
+        image = image.convert("L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode == "PA":
+        image = image.convert("RGBA")
+    elif image.mode == "1":
+        image = image.convert("L")
+
+    if icc:
+        image = _to_srgb(image, icc)
+    if image.mode == "LA":
+        image = image.convert("RGBA")
+    elif image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGB")
+    if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 255:
+        image = image.convert("RGB")
+    return image
+
+
+def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+    """Convert with the embedded ICC profile to sRGB; on a broken profile keep the pixels as they are."""
+    try:
+        source = ImageCms.ImageCmsProfile(BytesIO(icc))
+        if image.mode in ("RGBA", "LA"):
+            alpha = image.getchannel("A")
+            base = image.convert("RGB" if image.mode == "RGBA" else "L")
+            out = ImageCms.profileToProfile(base, source, _SRGB, outputMode="RGB")
+            out.putalpha(alpha)
+            return out
+        return ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image

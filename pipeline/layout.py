@@ -1,0 +1,75 @@
+"""The output tree: the one place that turns derivatives, objects and URLs into paths.
+
+Everything that writes or reads ``output/`` (render, objects, serve.py, prune, hosting configs)
+asks this module for paths; nothing else invents one. All paths are POSIX, relative to the
+output folder.
+
+```
+manifest.json                                  index of every image and derivative (serve.py)
+images/{tag}/original.{ext}                    the source file, byte for byte
+images/{tag}/{w}x{h}-q{quality}.{ext}          a rendered derivative (lossy format)
+images/{tag}/{w}x{h}.{ext}                     a rendered derivative (lossless format)
+Items/{id}/index.json                          BaseItemDto          (GET /Items/{id})
+Items/{id}/Images/index.json                   ImageInfo[]          (GET /Items/{id}/Images)
+Items/{id}/Images/{Type}/{index}/{tag}/{Format}/{maxWidth}/{maxHeight}/0/0
+                                               legacy path form, a hard link to a derivative
+Users/{id}/index.json                          UserDto              (GET /Users/{id})
+.cache/                                        build caches (probe results, doit state)
+```
+"""
+
+from pathlib import Path, PurePosixPath
+
+from .formats import FORMATS
+
+MANIFEST = "manifest.json"
+IMAGES_DIR = "images"
+CACHE_DIR = ".cache"
+OBJECT_FILE = "index.json"
+
+
+def derivative_file(tag: str, width: int, height: int, format: str, quality: int | None) -> str:
+    """Path of a rendered derivative: ``images/{tag}/{w}x{h}[-q{quality}].{ext}``."""
+    suffix = f"-q{quality}" if quality is not None else ""
+    return f"{IMAGES_DIR}/{tag}/{width}x{height}{suffix}.{FORMATS[format].extension}"
+
+
+def original_file(tag: str, format: str) -> str:
+    """Path of the byte-for-byte copy of a source: ``images/{tag}/original.{ext}``."""
+    return f"{IMAGES_DIR}/{tag}/original.{FORMATS[format].extension}"
+
+
+def object_file(kind: str, owner_id: str) -> str:
+    """``Items/{id}/index.json`` or ``Users/{id}/index.json``: the item or user object."""
+    return f"{kind}/{owner_id}/{OBJECT_FILE}"
+
+
+def image_infos_file(owner_id: str) -> str:
+    """``Items/{id}/Images/index.json``: the ``ImageInfo`` list of an item."""
+    return f"Items/{owner_id}/Images/{OBJECT_FILE}"
+
+
+def legacy_file(item_id: str, image_type: str, index: int, tag: str, format: str,
+                max_width: int | None, max_height: int | None,
+                percent_played: int = 0, unplayed_count: int = 0) -> str:
+    """The legacy path form (api-reference §1) for a max-size derivative; absent values are 0:
+    ``Items/{id}/Images/{Type}/{index}/{tag}/{Format}/{maxWidth}/{maxHeight}/{pp}/{uc}``."""
+    return (f"Items/{item_id}/Images/{image_type}/{index}/{tag}/{format}/"
+            f"{max_width or 0}/{max_height or 0}/{percent_played}/{unplayed_count}")
+
+
+def probe_cache_file(output: Path) -> Path:
+    """The probe cache inside ``output``."""
+    return output / CACHE_DIR / "probe.json"
+
+
+def resolve_inside(output: Path, relpath: str) -> Path | None:
+    """``output / relpath`` if it stays inside ``output`` (no ``..``, no absolute, no NUL or
+    backslash), else None. ``output`` must be absolute and resolved."""
+    if not relpath or "\0" in relpath or "\\" in relpath:
+        return None
+    pure = PurePosixPath(relpath)
+    if pure.is_absolute() or any(part in ("..", ".", "") for part in pure.parts):
+        return None
+    path = (output / pure).resolve()
+    return path if path.is_relative_to(output) else None

@@ -1,0 +1,194 @@
+"""The JSON objects clients read, the legacy path links, and the manifest serve.py loads.
+
+Shapes follow api-reference §2: ``BaseItemDto`` image fields (PascalCase, nulls omitted),
+``ImageInfo`` lists, a user object with ``PrimaryImageTag``. Inherited fields come from
+``inheritance``. Written after every render task, manifest last, each file atomically.
+"""
+
+import json
+from pathlib import Path
+
+from . import layout
+from .atomic import atomic_link, atomic_write_bytes
+from .catalog import Owner
+from .formats import ORIGINAL
+from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
+from .inheritance import inherited_fields
+from .plan import BuildPlan, Derivative, SourcePlan
+from .selection import select
+from .sizing import SizeRequest
+
+MANIFEST_VERSION = 1
+
+
+def _dumps(obj) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _aspect_ratio(source: SourcePlan) -> float:
+    return source.probe.width / source.probe.height
+
+
+def item_dto(plan: BuildPlan, item: Owner) -> dict:
+    """The image fields of a ``BaseItemDto`` for ``item`` (api-reference §2).
+
+    ``ImageTags`` holds single-image types; ``BackdropImageTags`` (always present) and
+    ``ScreenshotImageTags`` the multi ones; chapter images are ``Chapters[].ImageTag``.
+    ``ImageBlurHashes`` covers own and inherited images; ``PrimaryImageAspectRatio`` is the
+    upright primary width / height.
+    """
+    dto: dict = {"Id": item.id, "Name": item.name, "Type": item.type}
+    if item.parent:
+        dto["ParentId"] = item.parent
+    tags = {t: plan.tags_of("Items", item.id, t) for t in IMAGE_TYPES}
+    dto["ImageTags"] = {t: v[0] for t, v in tags.items() if v and t not in MULTI_IMAGE_TYPES}
+    dto["BackdropImageTags"] = tags["Backdrop"]
+    if tags["Screenshot"]:
+        dto["ScreenshotImageTags"] = tags["Screenshot"]
+    if tags["Chapter"]:
+        dto["Chapters"] = [{"Name": f"Chapter {i + 1}", "ImageTag": tag}
+                           for i, tag in enumerate(tags["Chapter"])]
+    inherited = inherited_fields(plan, item)
+    blurhashes: dict[str, dict[str, str]] = {}
+    for image_type, values in tags.items():
+        for tag in values:
+            blurhashes.setdefault(image_type, {})[tag] = plan.sources[tag].probe.blurhash
+    for name, value in inherited.items():
+        if name.endswith("ImageTag") or name.endswith("ImageTags"):
+            image_type = _inherited_type(name)
+            for tag in value if isinstance(value, list) else [value]:
+                blurhashes.setdefault(image_type, {})[tag] = plan.sources[tag].probe.blurhash
+    dto["ImageBlurHashes"] = blurhashes
+    if tags["Primary"]:
+        dto["PrimaryImageAspectRatio"] = _aspect_ratio(plan.sources[tags["Primary"][0]])
+    dto.update(inherited)
+    return dto
+
+
+def _inherited_type(field: str) -> str:
+    for image_type in ("Primary", "Thumb", "Backdrop", "Logo", "Art"):
+        if image_type in field:
+            return image_type
+    raise ValueError(field)
+
+
+def image_infos(plan: BuildPlan, owner: Owner) -> list[dict]:
+    """The ``ImageInfo`` list of ``GET /Items/{id}/Images``: single types first (``ImageIndex``
+    null), then each multi type by index. ``Width``/``Height`` upright pixels, ``Size`` bytes of
+    the source file, ``Path`` the catalog path."""
+    infos = []
+    for multi in (False, True):
+        for image_type in IMAGE_TYPES:
+            if (image_type in MULTI_IMAGE_TYPES) != multi:
+                continue
+            for index, tag in enumerate(plan.tags_of(owner.kind, owner.id, image_type)):
+                source = plan.sources[tag]
+                infos.append({
+                    "ImageType": image_type,
+                    "ImageIndex": index if multi else None,
+                    "ImageTag": tag,
+                    "Path": source.relpath,
+                    "BlurHash": source.probe.blurhash,
+                    "Width": source.probe.width,
+                    "Height": source.probe.height,
+                    "Size": source.probe.size,
+                })
+    return infos
+
+
+def user_dto(plan: BuildPlan, user: Owner) -> dict:
+    """The image fields of a ``UserDto``: ``Id``, ``Name``, ``PrimaryImageTag`` and
+    ``PrimaryImageAspectRatio`` when the user has a primary image."""
+    dto: dict = {"Id": user.id, "Name": user.name}
+    tag = plan.tag_of("Users", user.id, "Primary")
+    if tag:
+        dto["PrimaryImageTag"] = tag
+        dto["PrimaryImageAspectRatio"] = _aspect_ratio(plan.sources[tag])
+    return dto
+
+
+def legacy_links(plan: BuildPlan) -> dict[str, str]:
+    """Legacy path form → derivative file, for every item image and every precomputed
+    max-size request (``maxWidth``/``maxHeight`` only, plus the no-size request), in every
+    precomputed format and ``Original``. Chosen with ``selection.select`` so a static host
+    answers exactly what serve.py answers."""
+    links: dict[str, str] = {}
+    for (kind, owner_id, image_type, index), tag in plan.slot_tags.items():
+        if kind != "Items":
+            continue
+        source = plan.sources[tag]
+        requests = [SizeRequest()] + [r for r in source.profile.sizes
+                                      if not (r.width or r.height or r.fillWidth or r.fillHeight)]
+        formats = [ORIGINAL] + sorted({d.format for d in source.derivatives})
+        for request in requests:
+            for fmt in formats:
+                choice = select(list(source.derivatives), source.probe.width, source.probe.height,
+                                source.probe.format, request, fmt, None, source.profile.quality)
+                path = layout.legacy_file(owner_id, image_type, index, tag, fmt,
+                                          request.maxWidth, request.maxHeight)
+                links[path] = choice.derivative.file
+    return links
+
+
+def object_files(plan: BuildPlan) -> list[str]:
+    """Every file the objects step writes (doit targets), manifest last."""
+    lib = plan.library
+    files = [layout.object_file("Items", i) for i in lib.items]
+    files += [layout.image_infos_file(i) for i in lib.items]
+    files += [layout.object_file("Users", u) for u in lib.users]
+    files += list(legacy_links(plan))
+    return files + [layout.MANIFEST]
+
+
+def manifest(plan: BuildPlan, output: Path) -> dict:
+    """The index serve.py loads: every image (by tag) with its source facts and derivatives
+    (``bytes`` read from disk; a derivative whose file is missing is left out), the tags of
+    every owner's slots, and the failed sources."""
+    images = {}
+    for tag, source in plan.sources.items():
+        derivatives = []
+        for d in source.derivatives:
+            try:
+                size = (output / d.file).stat().st_size
+            except OSError:
+                continue
+            derivatives.append({
+                "file": d.file, "width": d.width, "height": d.height, "format": d.format,
+                "quality": d.quality, "original": d.original, "keeps_aspect": d.keeps_aspect,
+                "bytes": size,
+            })
+        images[tag] = {
+            "type": source.image_type, "source": source.relpath,
+            "width": source.probe.width, "height": source.probe.height,
+            "format": source.probe.format, "quality": source.profile.quality,
+            "derivatives": derivatives,
+        }
+    owners: dict[str, dict] = {"Items": {}, "Users": {}}
+    for owner in plan.library.owners():
+        owners[owner.kind][owner.id] = {t: plan.tags_of(owner.kind, owner.id, t)
+                                        for t in IMAGE_TYPES if plan.tags_of(owner.kind, owner.id, t)}
+    return {"version": MANIFEST_VERSION, "images": images, "owners": owners,
+            "failed": [{"source": s, "error": e} for s, e in sorted(plan.failed.items())]}
+
+
+def write_objects(plan: BuildPlan, output: str | Path) -> dict:
+    """Write the item, image-info and user objects, the legacy links, then the manifest.
+
+    Returns doit values ``{"files": n}``. Every file is written atomically; the manifest comes
+    last so a reader that sees it finds every file it names.
+    """
+    output = Path(output)
+    count = 0
+    for item in plan.library.items.values():
+        atomic_write_bytes(output / layout.object_file("Items", item.id), _dumps(item_dto(plan, item)))
+        atomic_write_bytes(output / layout.image_infos_file(item.id), _dumps(image_infos(plan, item)))
+        count += 2
+    for user in plan.library.users.values():
+        atomic_write_bytes(output / layout.object_file("Users", user.id), _dumps(user_dto(plan, user)))
+        count += 1
+    for link, target in legacy_links(plan).items():
+        if (output / target).is_file():  # absent only if its render task failed
+            atomic_link(output / target, output / link)
+            count += 1
+    atomic_write_bytes(output / layout.MANIFEST, _dumps(manifest(plan, output)))
+    return {"files": count + 1}

@@ -1,0 +1,157 @@
+"""Pure planning: which derivative files must exist for every source image, and their names.
+
+No pixels are touched here beyond the ``Probe`` of each source (its size and content hash).
+Input: a validated ``Library`` and the probes; output: a ``BuildPlan`` with one
+``SourcePlan`` per tag (one doit task each) and the tag of every image slot.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import layout
+from .catalog import ImageSlot, Library
+from .formats import FORMATS, ORIGINAL
+from .probe import Probe
+from .settings import Profile
+from .sizing import SizeRequest, output_size
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """One file of a source image.
+
+    ``file``: path under the output folder (``layout``); ``width``/``height``: pixels;
+    ``format``: API format; ``quality``: 0–100 for lossy formats, None for lossless ones and for
+    the original; ``original``: the source bytes unchanged; ``keeps_aspect``: same aspect ratio
+    as the source (False for a forced width×height); ``requests``: the precomputed size requests
+    it answers exactly (used for the legacy path links).
+    """
+
+    file: str
+    width: int
+    height: int
+    format: str
+    quality: int | None
+    original: bool = False
+    keeps_aspect: bool = True
+    requests: tuple[SizeRequest, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """Everything one render task needs: the source, its tag and its derivatives.
+
+    ``tag``: 32 lowercase hex (api-reference §2 "Tags"); ``path``: absolute source path;
+    ``relpath``: as written in the catalog.
+    """
+
+    tag: str
+    image_type: str
+    path: Path
+    relpath: str
+    probe: Probe
+    profile: Profile
+    derivatives: tuple[Derivative, ...]
+
+    @property
+    def rendered(self) -> tuple[Derivative, ...]:
+        """The derivatives that need pixels (everything but the original copy)."""
+        return tuple(d for d in self.derivatives if not d.original)
+
+
+@dataclass
+class BuildPlan:
+    """The whole build: ``sources`` by tag, ``slot_tags`` by (kind, owner id, ImageType, index),
+    and ``failed`` source paths with the reason (their slots are left out of every object)."""
+
+    library: Library
+    sources: dict[str, SourcePlan] = field(default_factory=dict)
+    slot_tags: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def tag_of(self, kind: str, owner_id: str, image_type: str, index: int = 0) -> str | None:
+        """The tag of an image slot, or None when the slot is empty or its source failed."""
+        return self.slot_tags.get((kind, owner_id, image_type, index))
+
+    def tags_of(self, kind: str, owner_id: str, image_type: str) -> list[str]:
+        """Tags of every image of a type, by index (stops at the first missing index)."""
+        out, index = [], 0
+        while (tag := self.tag_of(kind, owner_id, image_type, index)) is not None:
+            out.append(tag)
+            index += 1
+        return out
+
+
+def image_tag(probe: Probe, profile: Profile) -> str:
+    """The cache tag: MD5 of the source content and of everything that changes published bytes
+    (the profile: sizes, formats, qualities, default quality, background, renderer version).
+
+    Same inputs → same tag on every machine; a changed source or setting → a new tag and so new
+    URLs (seed 000 "Tag": the tag doubles as a caching value).
+    """
+    return hashlib.md5(f"{probe.md5}\n{profile.fingerprint()}".encode()).hexdigest()
+
+
+def plan_derivatives(tag: str, probe: Probe, profile: Profile) -> tuple[Derivative, ...]:
+    """Every file of one source: the original copy, then each distinct (size, format, quality).
+
+    ``Original`` in the profile's formats means the source's own format. Sizes follow
+    ``sizing.output_size`` (never larger than the source); requests that give the same pixel
+    size share one file. Lossless formats get one file per size, lossy ones one per quality.
+    """
+    files: dict[str, Derivative] = {}
+    original = Derivative(layout.original_file(tag, probe.format), probe.width, probe.height,
+                          probe.format, None, original=True)
+    files[original.file] = original
+    formats = []
+    for name in profile.formats:
+        concrete = probe.format if name == ORIGINAL else name
+        if concrete not in formats:
+            formats.append(concrete)
+    for request in profile.sizes:
+        width, height = output_size(probe.width, probe.height, request)
+        for fmt in formats:
+            qualities = profile.qualities if FORMATS[fmt].lossy else (None,)
+            for quality in qualities:
+                path = layout.derivative_file(tag, width, height, fmt, quality)
+                known = files.get(path)
+                if known is None:
+                    files[path] = Derivative(path, width, height, fmt, quality,
+                                             keeps_aspect=request.keeps_aspect(), requests=(request,))
+                elif request not in known.requests:
+                    files[path] = Derivative(known.file, width, height, fmt, quality, False,
+                                             known.keeps_aspect or request.keeps_aspect(),
+                                             known.requests + (request,))
+    return tuple(files.values())
+
+
+def make_plan(library: Library, probes: dict[Path, Probe]) -> BuildPlan:
+    """Plan the build of ``library`` from the ``probes`` of its source files (by absolute path).
+
+    A slot whose source failed to probe gets no tag; its path and reason go to ``failed``, and
+    the remaining images of a multi-image type keep consecutive indexes (0, 1, …).
+    """
+    plan = BuildPlan(library)
+    for owner in library.owners():
+        for image_type, slots in owner.images.items():
+            index = 0  # published indexes stay consecutive when a source fails
+            for slot in slots:
+                probe = probes[slot.path]
+                if probe.error:
+                    plan.failed[slot.relpath] = probe.error
+                    continue
+                source = _source_plan(plan, slot, probe, library.settings.profile(image_type))
+                plan.slot_tags[(owner.kind, owner.id, image_type, index)] = source.tag
+                index += 1
+    return plan
+
+
+def _source_plan(plan: BuildPlan, slot: ImageSlot, probe: Probe, profile: Profile) -> SourcePlan:
+    tag = image_tag(probe, profile)
+    known = plan.sources.get(tag)
+    if known is None:
+        known = SourcePlan(tag, slot.image_type, slot.path, slot.relpath, probe, profile,
+                           plan_derivatives(tag, probe, profile))
+        plan.sources[tag] = known
+    return known

@@ -1,0 +1,113 @@
+"""Probe each source image once: content hash, upright size, format, alpha, BlurHash.
+
+A probe decodes the whole image (at a reduced JPEG scale), so a corrupt or truncated source is
+found here, before planning, and fails only its own image. Results are cached in
+``output/.cache/probe.json`` by (path, size, mtime): a no-op build re-reads nothing.
+"""
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import blurhash
+
+from . import RENDERER_VERSION
+from .decode import decode, open_image, upright_size
+from .errors import SourceError
+from .formats import source_format
+from .atomic import atomic_write_bytes
+
+_CACHE_VERSION = f"1/{RENDERER_VERSION}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the plan needs to know of one source file.
+
+    ``md5``: hex of the file bytes; ``size``: bytes; ``width``/``height``: upright pixels;
+    ``format``: the API format of the file (``Jpg``, ``Png``…); ``alpha``: has transparent
+    pixels; ``blurhash``: BlurHash string; ``error``: why the file cannot be used (then the
+    other fields are empty).
+    """
+
+    md5: str = ""
+    size: int = 0
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    alpha: bool = False
+    blurhash: str = ""
+    error: str = ""
+
+
+def probe_bytes(data: bytes) -> Probe:
+    """Probe encoded image bytes. Never raises for bad data: the error is in ``Probe.error``."""
+    md5 = hashlib.md5(data).hexdigest()
+    try:
+        header = open_image(data)
+        width, height = upright_size(header)
+        fmt = header.format
+        small = decode(data, covering=(min(width, 64), min(height, 64)))
+        alpha = small.mode == "RGBA"
+        small.thumbnail((64, 64))
+        x, y = (4, 3) if width >= height else (3, 4)
+        hash_ = blurhash.encode(small.convert("RGB"), x_components=x, y_components=y)
+    except SourceError as exc:
+        return Probe(md5=md5, size=len(data), error=str(exc))
+    return Probe(md5, len(data), width, height, source_format(fmt, alpha), alpha, hash_)
+
+
+def probe_file(path: Path) -> Probe:
+    """Probe one file; a missing or unreadable file gives a ``Probe`` with ``error`` set."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Probe(error=f"cannot read file: {exc.strerror}")
+    return probe_bytes(data)
+
+
+def probe_all(paths: list[Path], cache_file: Path, progress=None) -> dict[Path, Probe]:
+    """Probe every path, reusing ``cache_file`` entries whose size and mtime still match.
+
+    Uncached files are probed in a thread pool (Pillow releases the GIL while decoding).
+    ``progress(done, total)`` is called as files finish. The cache is rewritten atomically.
+    """
+    cache = _read_cache(cache_file)
+    results: dict[Path, Probe] = {}
+    todo = []
+    stats = {}
+    for path in dict.fromkeys(paths):
+        try:
+            st = path.stat()
+            stats[path] = [st.st_size, st.st_mtime_ns]
+        except OSError:
+            stats[path] = None
+        entry = cache.get(str(path))
+        if entry and stats[path] and entry["stat"] == stats[path]:
+            results[path] = Probe(**entry["probe"])
+        else:
+            todo.append(path)
+    if todo:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for n, (path, result) in enumerate(zip(todo, pool.map(probe_file, todo)), 1):
+                results[path] = result
+                if progress:
+                    progress(n, len(todo))
+        entries = {str(p): {"stat": stats[p], "probe": asdict(results[p])}
+                   for p in results if stats.get(p) and not results[p].error.startswith("cannot read")}
+        atomic_write_bytes(cache_file, json.dumps({"version": _CACHE_VERSION, "entries": entries},
+                                                  sort_keys=True).encode())
+    return results
+
+
+def _read_cache(cache_file: Path) -> dict:
+    try:
+        data = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    if data.get("version") != _CACHE_VERSION:
+        return {}
+    return data.get("entries", {})
