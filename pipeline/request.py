@@ -1,0 +1,175 @@
+"""Parse a media-server URL (path and query) into a typed route, as Jellyfin's router would.
+
+Source: api-reference §1. Path segments and query names are case-insensitive; unknown query
+parameters (``api_key``, ``UserId``, ``DeviceId`` …) are ignored; ``ChapterImage`` is
+``Chapter``; a ``format`` that cannot be parsed is ignored (Jellyfin does not answer 400);
+a size, quality or index that is not a non-negative integer is a 400.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from .formats import parse_format
+from .imagetypes import parse_image_type
+from .sizing import SizeRequest
+
+ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+class BadRequest(ValueError):
+    """A malformed request (HTTP 400); the message names the parameter."""
+
+
+class NotFound(LookupError):
+    """No such route, item or image (HTTP 404); the message says which."""
+
+
+#: Decorations of api-reference §1 that change pixels; precomputed ones land with issue #4.
+DECORATIONS = ("percentPlayed", "unplayedCount", "addPlayedIndicator", "blur",
+               "backgroundColor", "foregroundLayer")
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """``GET /{Items|Users}/{id}/Images/{type}[/{index}]`` and the legacy form, parsed.
+
+    ``kind``: ``"Items"`` or ``"Users"``; ``size``: the size parameters; ``format``: API name or
+    None (``Original`` kept as such); ``quality``: 0–100 or None; ``tag``: as sent or None;
+    ``decorations``: the decoration parameters that were set (name → value as sent).
+    """
+
+    kind: str
+    owner_id: str
+    image_type: str
+    index: int
+    size: SizeRequest = SizeRequest()
+    format: str | None = None
+    quality: int | None = None
+    tag: str | None = None
+    decorations: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectRequest:
+    """``GET /Items/{id}``, ``/Items/{id}/Images`` (``images=True``) or ``/Users/{id}``."""
+
+    kind: str
+    owner_id: str
+    images: bool = False
+
+
+def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int | None:
+    raw = query.get(name.lower())
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"{low}–{high}" if high is not None else f"≥ {low}"
+        raise BadRequest(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def _segment_int(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {text!r}") from None
+    if value < 0:
+        raise BadRequest(f"{name} must be ≥ 0, got {value}")
+    return value
+
+
+def _owner_id(text: str) -> str:
+    if not text or not set(text) <= ID_CHARS:
+        raise NotFound("no such item")
+    return text
+
+
+def _image_type(text: str) -> str:
+    image_type = parse_image_type(text)
+    if image_type is None:
+        raise NotFound(f"unknown image type {text!r}")
+    return image_type
+
+
+def parse_query(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Query pairs → {lowercased name: first value}; names are case-insensitive."""
+    query: dict[str, str] = {}
+    for name, value in pairs:
+        query.setdefault(name.lower(), value)
+    return query
+
+
+def _image_request(kind, owner_id, image_type, index, query, legacy=None) -> ImageRequest:
+    size = SizeRequest(**{name: _int(query, name) for name in
+                          ("width", "height", "maxWidth", "maxHeight", "fillWidth", "fillHeight")})
+    fmt_text = query.get("format")
+    fmt = parse_format(fmt_text) if fmt_text else None
+    quality = _int(query, "quality", 0, 100)
+    tag = query.get("tag") or None
+    decorations = {name: query[name.lower()] for name in DECORATIONS if query.get(name.lower())}
+    if legacy:
+        tag, fmt_text, max_w, max_h, pp, uc = legacy
+        fmt = parse_format(fmt_text)
+        size = SizeRequest(maxWidth=_segment_int(max_w, "maxWidth"), maxHeight=_segment_int(max_h, "maxHeight"))
+        decorations = {}
+        if _number(pp, "percentPlayed") > 0:
+            decorations["percentPlayed"] = pp
+        if _segment_int(uc, "unplayedCount") > 0:
+            decorations["unplayedCount"] = uc
+    for name in ("percentPlayed", "blur", "unplayedCount"):
+        if name in decorations:
+            _number(decorations[name], name)
+    return ImageRequest(kind, owner_id, image_type, index, size, fmt, quality, tag, decorations)
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number, got {text!r}") from None
+
+
+def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectRequest:
+    """Parse a URL path (percent-decoded or not) and its query pairs into a route.
+
+    Raises ``NotFound`` for an unknown route, id or image type, ``BadRequest`` for a malformed
+    number. Never touches the file system.
+    """
+    query = parse_query(pairs)
+    parts = [unquote(p) for p in path.split("/") if p != ""]
+    if any("/" in p or "\\" in p or "\0" in p or p in (".", "..") for p in parts):
+        raise NotFound("no such resource")
+    lower = [p.lower() for p in parts]
+    n = len(parts)
+
+    if lower == ["userimage"]:
+        user_id = query.get("userid")
+        if not user_id:
+            raise BadRequest("userId is required")
+        index = _int(query, "imageIndex") or 0
+        return _image_request("Users", _owner_id(user_id), "Primary", index, query)
+    if n < 2 or lower[0] not in ("items", "users"):
+        raise NotFound("no such resource")
+    kind = "Items" if lower[0] == "items" else "Users"
+    owner_id = _owner_id(parts[1])
+    if n == 2:
+        return ObjectRequest(kind, owner_id)
+    if lower[2] != "images":
+        raise NotFound("no such resource")
+    if n == 3:
+        if kind == "Users":
+            raise NotFound("no such resource")
+        return ObjectRequest(kind, owner_id, images=True)
+    image_type = _image_type(parts[3])
+    if n == 4:
+        return _image_request(kind, owner_id, image_type, _int(query, "imageIndex") or 0, query)
+    index = _segment_int(parts[4], "imageIndex")
+    if n == 5:
+        return _image_request(kind, owner_id, image_type, index, query)
+    if n == 11 and kind == "Items":
+        return _image_request(kind, owner_id, image_type, index, query, legacy=parts[5:11])
+    raise NotFound("no such resource")

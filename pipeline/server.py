@@ -1,0 +1,180 @@
+"""The WSGI application behind serve.py: API URLs → precomputed files under ``output/``.
+
+Answers from an index of ``manifest.json`` loaded at start (no directory scan per request) and
+reloaded when the manifest changes, so a rebuild is picked up without a restart; the build
+writes the manifest last and atomically, so every file it names already exists.
+
+Caching (api-reference §1 "Caching"): with ``tag`` equal to the image's current tag,
+``Cache-Control: public, max-age=31536000, immutable``; otherwise ``public, no-cache`` (the
+client revalidates). Always ``ETag`` and ``Last-Modified``; 304 for a matching
+``If-None-Match``/``If-Modified-Since``; byte ranges (206/416) via Werkzeug.
+"""
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from werkzeug.datastructures import ETags
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import wrap_file
+
+from . import layout
+from .formats import FORMATS
+from .plan import Derivative
+from .request import BadRequest, ImageRequest, NotFound, ObjectRequest, parse
+from .selection import FormatNotAvailable, select
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, no-cache"
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image of the manifest: upright size (pixels), source format, default quality, files."""
+
+    tag: str
+    width: int
+    height: int
+    format: str
+    quality: int
+    derivatives: list[Derivative]
+
+
+class Index:
+    """``manifest.json`` loaded into memory: images by tag and owners' tags by ImageType."""
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.manifest = output / layout.MANIFEST
+        self.mtime_ns = self.manifest.stat().st_mtime_ns
+        data = json.loads(self.manifest.read_bytes())
+        self.images: dict[str, ImageRecord] = {}
+        for tag, image in data["images"].items():
+            derivatives = [Derivative(d["file"], d["width"], d["height"], d["format"], d["quality"],
+                                      d["original"], d["keeps_aspect"]) for d in image["derivatives"]]
+            self.images[tag] = ImageRecord(tag, image["width"], image["height"], image["format"],
+                                           image["quality"], derivatives)
+        self.owners: dict[str, dict[str, dict[str, list[str]]]] = data["owners"]
+        self.lower_ids = {kind: {i.lower(): i for i in ids} for kind, ids in self.owners.items()}
+
+    def owner(self, kind: str, owner_id: str) -> tuple[str, dict[str, list[str]]]:
+        """(canonical id, {ImageType: [tag…]}); ids match exactly, else case-insensitively.
+        Raises ``NotFound``."""
+        owners = self.owners.get(kind, {})
+        if owner_id not in owners:
+            owner_id = self.lower_ids.get(kind, {}).get(owner_id.lower(), owner_id)
+        if owner_id not in owners:
+            raise NotFound(f"no such {'item' if kind == 'Items' else 'user'}: {owner_id}")
+        return owner_id, owners[owner_id]
+
+
+class IndexHolder:
+    """Holds the current ``Index`` and swaps in a new one when ``manifest.json`` changes
+    (checked at most every ``interval`` seconds)."""
+
+    def __init__(self, output: Path, interval: float = 0.5):
+        self.output, self.interval = output, interval
+        self.lock = threading.Lock()
+        self.index = Index(output)
+        self.checked = time.monotonic()
+
+    def current(self) -> Index:
+        now = time.monotonic()
+        if now - self.checked >= self.interval:
+            with self.lock:
+                if now - self.checked >= self.interval:
+                    self.checked = now
+                    try:
+                        if self.index.manifest.stat().st_mtime_ns != self.index.mtime_ns:
+                            self.index = Index(self.output)
+                    except (OSError, ValueError, KeyError):
+                        pass  # a manifest being replaced: keep serving the previous index
+        return self.index
+
+
+class App:
+    """WSGI app: ``App(output_dir)(environ, start_response)``."""
+
+    def __init__(self, output: str | Path, reload_interval: float = 0.5):
+        self.output = Path(output).resolve()
+        if not (self.output / layout.MANIFEST).is_file():
+            raise FileNotFoundError(f"{self.output / layout.MANIFEST} not found: build first (doit)")
+        self.indexes = IndexHolder(self.output, reload_interval)
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except HTTPException as exc:
+            response = exc.get_response(environ)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        """Route one request; every error becomes a 4xx with a plain-text reason."""
+        try:
+            route = parse(request.path, list(request.args.items(multi=True)))
+            if request.method not in ("GET", "HEAD"):
+                raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
+            index = self.indexes.current()
+            if isinstance(route, ObjectRequest):
+                return self.object_response(request, index, route)
+            return self.image_response(request, index, route)
+        except BadRequest as exc:
+            return _text(400, str(exc))
+        except (NotFound, FormatNotAvailable) as exc:
+            return _text(404, str(exc))
+
+    def object_response(self, request: Request, index: Index, route: ObjectRequest) -> Response:
+        owner_id, _ = index.owner(route.kind, route.owner_id)
+        rel = layout.image_infos_file(owner_id) if route.images else layout.object_file(route.kind, owner_id)
+        return self.file_response(request, rel, JSON_TYPE, etag=None, cache_control=REVALIDATE)
+
+    def image_response(self, request: Request, index: Index, route: ImageRequest) -> Response:
+        owner_id, slots = index.owner(route.kind, route.owner_id)
+        tags = slots.get(route.image_type, [])
+        if route.index >= len(tags):
+            raise NotFound(f"{owner_id} has no {route.image_type} image at index {route.index}")
+        image = index.images[tags[route.index]]
+        choice = select(image.derivatives, image.width, image.height, image.format, route.size,
+                        route.format, route.quality, image.quality)
+        d = choice.derivative
+        strong = route.tag is not None and route.tag.lower() == image.tag
+        response = self.file_response(request, d.file, FORMATS[d.format].mime, etag=image.tag,
+                                      cache_control=IMMUTABLE if strong else REVALIDATE)
+        response.headers["X-Image-Size"] = f"{d.width}x{d.height}"
+        response.headers["X-Image-Fit"] = choice.fit
+        if route.decorations:
+            response.headers["X-Image-Not-Applied"] = ", ".join(
+                f"{k}={v}" for k, v in route.decorations.items())
+        return response
+
+    def file_response(self, request: Request, rel: str, mimetype: str, etag: str | None,
+                      cache_control: str) -> Response:
+        """Stream ``output/rel`` with conditional and range handling. Raises ``NotFound`` when the
+        path leaves the output folder or the file is missing."""
+        path = layout.resolve_inside(self.output, rel)
+        if path is None:
+            raise NotFound("no such file")
+        try:
+            f = open(path, "rb")
+        except OSError:
+            raise NotFound("no such file") from None
+        st = os.fstat(f.fileno())
+        response = Response(wrap_file(request.environ, f), mimetype=mimetype, direct_passthrough=True)
+        response.content_length = st.st_size
+        response.last_modified = int(st.st_mtime)
+        response.headers["Cache-Control"] = cache_control
+        response.headers["Accept-Ranges"] = "bytes"
+        if etag is None:
+            etag = f"{st.st_size:x}-{st.st_mtime_ns:x}"
+        response.set_etag(etag)
+        return response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
+
+
+def _text(status: int, message: str) -> Response:
+    return Response(message + "\n", status=status, mimetype="text/plain")
