@@ -201,13 +201,23 @@ class BuildReporter(ConsoleReporter):
             self.files += values.get("files", 0)
             self.bytes += values.get("bytes", 0)
 
+    def add_failure(self, task, fail):
+        if fail.report:
+            self.failures.append({"task": task, "exception": fail})
+        if task.name == "render":  # the group task: its failed subtasks are reported already
+            return
+        self.write(f"FAILED {task.name}: {fail.get_msg().strip()}\n")
+
     def complete_run(self):
         elapsed = time.monotonic() - self.started
-        failed = [f for f in self.failures]
+        failed = [f for f in self.failures if f["task"].name != "render"]
         render_failed = sum(1 for f in failed if f["task"].name.startswith("render:"))
         if self.total:
             self.write(
                 f"build: {self.total} sources ({self.rendered} rendered, {self.uptodate} up to date, "
                 f"{render_failed} failed), {self.files} files written, "
                 f"{self.bytes / 1e6:.1f} MB, {elapsed:.1f} s\n")
-        super().complete_run()
+        for f in failed:
+            self.write(f"  failed: {f['task'].name}: {f['exception'].get_msg().strip()}\n")
+        if self.runtime_errors:
+            self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")
