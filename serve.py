@@ -19,9 +19,12 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8096, help="port (default: 8096, Jellyfin's)")
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default: 8)")
+    parser.add_argument("--strict-decorations", action="store_true",
+                        help="answer 404 for a decoration (percentPlayed, blur, …) that was not "
+                             "precomputed, instead of the plain image with an X-Image-Not-Applied header")
     args = parser.parse_args(argv)
     try:
-        app = App(args.output)
+        app = App(args.output, strict_decorations=args.strict_decorations)
     except FileNotFoundError as exc:
         print(f"serve.py: {exc}", file=sys.stderr)
         return 2

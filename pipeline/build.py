@@ -89,6 +89,7 @@ def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
     """The doit task dict that writes the JSON objects, legacy links and manifest."""
     state = repr(sorted((k, v) for k, v in plan.slot_tags.items())) + repr(sorted(plan.failed.items()))
     state += repr([(o.kind, o.id, o.name, o.type, o.parent) for o in plan.library.owners()])
+    state += repr(sorted(plan.library.user_data.items()))
     return {
         "doc": "write Items/Users JSON objects, legacy path links and manifest.json",
         "actions": [(write_objects, [plan, str(output)])],
@@ -121,6 +122,7 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
         keep.add(layout.image_infos_file(owner_id))
     for owner_id in data["owners"]["Users"]:
         keep.add(layout.object_file("Users", owner_id))
+        keep.update(layout.user_item_file(owner_id, i) for i in data["owners"]["Items"])
     live_tags = set(data["images"])
     deleted = []
     for path in sorted(output.rglob("*")):

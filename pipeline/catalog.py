@@ -16,6 +16,8 @@ users:
   - id: u1
     name: alice
     images: {Primary: media/users/alice.jpg}
+user_data:                      # optional playback state, per user and item (Jellyfin UserData)
+  - {user: u1, item: a1b2c3, played: false, playedPercentage: 47, unplayedItemCount: 3}
 ```
 
 Paths are relative to the catalog's folder and may not leave it. Every problem is reported as a
@@ -46,7 +48,8 @@ ITEM_TYPES = (
 
 _ITEM_KEYS = ("id", "name", "type", "parent", "images")
 _USER_KEYS = ("id", "name", "images")
-_TOP_KEYS = ("settings", "items", "users")
+_TOP_KEYS = ("settings", "items", "users", "user_data")
+_USER_DATA_KEYS = ("user", "item", "played", "playedPercentage", "unplayedItemCount")
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,16 @@ class Owner:
 
 @dataclass
 class Library:
-    """A validated catalog: ``items`` and ``users`` keyed by id, in catalog order."""
+    """A validated catalog: ``items`` and ``users`` keyed by id, in catalog order, and
+    ``user_data`` keyed by (user id, item id): ``{"played": bool, "playedPercentage": float
+    0–100 | absent, "unplayedItemCount": int ≥ 0 | absent}``."""
 
     catalog_path: Path
     root: Path
     settings: Settings
     items: dict[str, Owner]
     users: dict[str, Owner]
+    user_data: dict[tuple[str, str], dict] = field(default_factory=dict)
 
     def owners(self) -> list[Owner]:
         """Items, then users."""
@@ -183,9 +189,53 @@ def load_catalog(catalog_path: str | Path) -> Library:
     items = _owners(check, data, "items", root)
     users = _owners(check, data, "users", root)
     _check_parents(check, items)
+    user_data = _user_data(check, data.get("user_data"), items, users)
     if check.errors:
         raise CatalogErrors(check.errors)
-    return Library(catalog_path, root, settings, items, users)
+    return Library(catalog_path, root, settings, items, users, user_data)
+
+
+def _user_data(check: _Checker, entries: Any, items: dict, users: dict) -> dict:
+    out: dict[tuple[str, str], dict] = {}
+    if entries is None:
+        return out
+    if not isinstance(entries, list):
+        check.fail(("user_data",), "must be a list")
+        return out
+    for i, entry in enumerate(entries):
+        where = ("user_data", i)
+        if not isinstance(entry, dict):
+            check.fail(where, "must be a mapping with user, item and played/playedPercentage/unplayedItemCount")
+            continue
+        for key in entry:
+            if key not in _USER_DATA_KEYS:
+                check.fail(where + (key,), f"unknown key (known: {', '.join(_USER_DATA_KEYS)})")
+        user, item = str(entry.get("user")), str(entry.get("item"))
+        if user not in users:
+            check.fail(where + ("user",), f"user {entry.get('user')!r} does not exist")
+        if item not in items:
+            check.fail(where + ("item",), f"item {entry.get('item')!r} does not exist")
+        if (user, item) in out:
+            check.fail(where, f"a second entry for user {user!r} and item {item!r}")
+        record: dict = {"played": False}
+        played = entry.get("played", False)
+        if not isinstance(played, bool):
+            check.fail(where + ("played",), f"must be true or false, got {played!r}")
+        record["played"] = played is True
+        pct = entry.get("playedPercentage")
+        if pct is not None:
+            if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100:
+                check.fail(where + ("playedPercentage",), f"must be a number 0–100, got {pct!r}")
+            else:
+                record["playedPercentage"] = float(pct)
+        count = entry.get("unplayedItemCount")
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                check.fail(where + ("unplayedItemCount",), f"must be an integer ≥ 0, got {count!r}")
+            else:
+                record["unplayedItemCount"] = count
+        out[(user, item)] = record
+    return out
 
 
 def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, Owner]:

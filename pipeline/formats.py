@@ -1,7 +1,7 @@
 """Output image formats: names, file extensions, MIME types and Pillow encoder names.
 
-Names follow Jellyfin's ``ImageFormat`` enum (``Bmp``, ``Gif``, ``Jpg``, ``Png``, ``Webp``) plus
-``Original`` (seed 000 "Image Format": by default the original's format). Request values are
+Names follow Jellyfin's ``ImageFormat`` enum (``Bmp``, ``Gif``, ``Jpg``, ``Png``, ``Webp``,
+``Avif``) plus ``Original`` (seed 000 "Image Format": by default the original's format). Request values are
 case-insensitive; ``jpeg`` and Emby's documented typo ``jpp`` mean ``Jpg``.
 """
 
@@ -33,6 +33,7 @@ FORMATS: dict[str, ImageFormat] = {
         ImageFormat("Webp", "webp", "image/webp", "WEBP", alpha=True, lossy=True),
         ImageFormat("Gif", "gif", "image/gif", "GIF", alpha=True, lossy=False),
         ImageFormat("Bmp", "bmp", "image/bmp", "BMP", alpha=False, lossy=False),
+        ImageFormat("Avif", "avif", "image/avif", "AVIF", alpha=True, lossy=True),
     )
 }
 
@@ -43,7 +44,8 @@ _ALIASES = {name.lower(): name for name in FORMATS} | {
 }
 
 #: Pillow's ``Image.format`` of a source → the API format it is "originally" in.
-_FROM_PILLOW = {"JPEG": "Jpg", "MPO": "Jpg", "PNG": "Png", "WEBP": "Webp", "GIF": "Gif", "BMP": "Bmp"}
+_FROM_PILLOW = {"JPEG": "Jpg", "MPO": "Jpg", "PNG": "Png", "WEBP": "Webp", "GIF": "Gif", "BMP": "Bmp",
+                "AVIF": "Avif"}
 
 
 def parse_format(text: str) -> str | None:

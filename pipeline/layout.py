@@ -9,11 +9,13 @@ manifest.json                                  index of every image and derivati
 images/{tag}/original.{ext}                    the source file, byte for byte
 images/{tag}/{w}x{h}-q{quality}.{ext}          a rendered derivative (lossy format)
 images/{tag}/{w}x{h}.{ext}                     a rendered derivative (lossless format)
+images/{tag}/{w}x{h}[-q{quality}]-{decoration}.{ext}   a decorated one (overlays.Decoration.key)
 Items/{id}/index.json                          BaseItemDto          (GET /Items/{id})
 Items/{id}/Images/index.json                   ImageInfo[]          (GET /Items/{id}/Images)
 Items/{id}/Images/{Type}/{index}/{tag}/{Format}/{maxWidth}/{maxHeight}/0/0
                                                legacy path form, a hard link to a derivative
 Users/{id}/index.json                          UserDto              (GET /Users/{id})
+Users/{uid}/Items/{id}/index.json              BaseItemDto + UserData (GET /Users/{uid}/Items/{id})
 .cache/                                        build caches (probe results, doit state)
 ```
 """
@@ -28,9 +30,13 @@ CACHE_DIR = ".cache"
 OBJECT_FILE = "index.json"
 
 
-def derivative_file(tag: str, width: int, height: int, format: str, quality: int | None) -> str:
-    """Path of a rendered derivative: ``images/{tag}/{w}x{h}[-q{quality}].{ext}``."""
+def derivative_file(tag: str, width: int, height: int, format: str, quality: int | None,
+                    decoration: str = "") -> str:
+    """Path of a rendered derivative: ``images/{tag}/{w}x{h}[-q{quality}][-{decoration}].{ext}``
+    (``decoration`` is ``Decoration.key()``, e.g. ``pp45`` or ``bl10-fg0.4``)."""
     suffix = f"-q{quality}" if quality is not None else ""
+    if decoration:
+        suffix += f"-{decoration}"
     return f"{IMAGES_DIR}/{tag}/{width}x{height}{suffix}.{FORMATS[format].extension}"
 
 
@@ -42,6 +48,11 @@ def original_file(tag: str, format: str) -> str:
 def object_file(kind: str, owner_id: str) -> str:
     """``Items/{id}/index.json`` or ``Users/{id}/index.json``: the item or user object."""
     return f"{kind}/{owner_id}/{OBJECT_FILE}"
+
+
+def user_item_file(user_id: str, item_id: str) -> str:
+    """``Users/{uid}/Items/{id}/index.json``: an item as one user sees it (with ``UserData``)."""
+    return f"Users/{user_id}/Items/{item_id}/{OBJECT_FILE}"
 
 
 def image_infos_file(owner_id: str) -> str:

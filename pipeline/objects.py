@@ -6,6 +6,7 @@ Shapes follow api-reference §2: ``BaseItemDto`` image fields (PascalCase, nulls
 """
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from . import layout
@@ -107,6 +108,21 @@ def user_dto(plan: BuildPlan, user: Owner) -> dict:
     return dto
 
 
+def user_item_dto(plan: BuildPlan, user: Owner, item: Owner) -> dict:
+    """``item_dto`` plus the user's ``UserData`` (Jellyfin's ``UserItemDataDto``: ``Played``,
+    ``PlayedPercentage``, ``UnplayedItemCount``, ``Key``, ``ItemId``); defaults when the
+    catalog has no entry for the pair."""
+    dto = item_dto(plan, item)
+    data = plan.library.user_data.get((user.id, item.id), {"played": False})
+    user_data = {"Played": data["played"]}
+    if "playedPercentage" in data:
+        user_data["PlayedPercentage"] = data["playedPercentage"]
+    if "unplayedItemCount" in data:
+        user_data["UnplayedItemCount"] = data["unplayedItemCount"]
+    dto["UserData"] = {**user_data, "Key": item.id, "ItemId": item.id}
+    return dto
+
+
 def legacy_links(plan: BuildPlan) -> dict[str, str]:
     """Legacy path form → derivative file, for every item image and every precomputed
     max-size request (``maxWidth``/``maxHeight`` only, plus the no-size request), in every
@@ -119,7 +135,7 @@ def legacy_links(plan: BuildPlan) -> dict[str, str]:
         source = plan.sources[tag]
         requests = [SizeRequest()] + [r for r in source.profile.sizes
                                       if not (r.width or r.height or r.fillWidth or r.fillHeight)]
-        formats = [ORIGINAL] + sorted({d.format for d in source.derivatives})
+        formats = [ORIGINAL] + sorted({d.format for d in source.derivatives if d.decoration.is_empty()})
         for request in requests:
             for fmt in formats:
                 choice = select(list(source.derivatives), source.probe.width, source.probe.height,
@@ -136,6 +152,7 @@ def object_files(plan: BuildPlan) -> list[str]:
     files = [layout.object_file("Items", i) for i in lib.items]
     files += [layout.image_infos_file(i) for i in lib.items]
     files += [layout.object_file("Users", u) for u in lib.users]
+    files += [layout.user_item_file(u, i) for u in lib.users for i in lib.items]
     files += list(legacy_links(plan))
     return files + [layout.MANIFEST]
 
@@ -152,11 +169,14 @@ def manifest(plan: BuildPlan, output: Path) -> dict:
                 size = (output / d.file).stat().st_size
             except OSError:
                 continue
-            derivatives.append({
+            record = {
                 "file": d.file, "width": d.width, "height": d.height, "format": d.format,
                 "quality": d.quality, "original": d.original, "keeps_aspect": d.keeps_aspect,
                 "bytes": size,
-            })
+            }
+            if not d.decoration.is_empty():
+                record["decoration"] = {k: v for k, v in asdict(d.decoration).items() if v not in (None, False)}
+            derivatives.append(record)
         images[tag] = {
             "type": source.image_type, "source": source.relpath,
             "width": source.probe.width, "height": source.probe.height,
@@ -167,7 +187,8 @@ def manifest(plan: BuildPlan, output: Path) -> dict:
     for owner in plan.library.owners():
         owners[owner.kind][owner.id] = {t: plan.tags_of(owner.kind, owner.id, t)
                                         for t in IMAGE_TYPES if plan.tags_of(owner.kind, owner.id, t)}
-    return {"version": MANIFEST_VERSION, "images": images, "owners": owners,
+    return {"version": MANIFEST_VERSION, "negotiate_format": plan.library.settings.negotiate_format,
+            "images": images, "owners": owners,
             "failed": [{"source": s, "error": e} for s, e in sorted(plan.failed.items())]}
 
 
@@ -186,6 +207,10 @@ def write_objects(plan: BuildPlan, output: str | Path) -> dict:
     for user in plan.library.users.values():
         atomic_write_bytes(output / layout.object_file("Users", user.id), _dumps(user_dto(plan, user)))
         count += 1
+        for item in plan.library.items.values():
+            atomic_write_bytes(output / layout.user_item_file(user.id, item.id),
+                               _dumps(user_item_dto(plan, user, item)))
+            count += 1
     for link, target in legacy_links(plan).items():
         if (output / target).is_file():  # absent only if its render task failed
             atomic_link(output / target, output / link)

@@ -12,6 +12,7 @@ from pathlib import Path
 from . import layout
 from .catalog import ImageSlot, Library
 from .formats import FORMATS, ORIGINAL
+from .overlays import Decoration
 from .probe import Probe
 from .settings import Profile
 from .sizing import SizeRequest, output_size
@@ -25,7 +26,8 @@ class Derivative:
     ``format``: API format; ``quality``: 0–100 for lossy formats, None for lossless ones and for
     the original; ``original``: the source bytes unchanged; ``keeps_aspect``: same aspect ratio
     as the source (False for a forced width×height); ``requests``: the precomputed size requests
-    it answers exactly (used for the legacy path links).
+    it answers exactly (used for the legacy path links); ``decoration``: the overlays and
+    effects drawn on it (empty for a plain derivative).
     """
 
     file: str
@@ -36,6 +38,7 @@ class Derivative:
     original: bool = False
     keeps_aspect: bool = True
     requests: tuple[SizeRequest, ...] = ()
+    decoration: Decoration = Decoration()
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,10 @@ def image_tag(probe: Probe, profile: Profile) -> str:
 
 
 def plan_derivatives(tag: str, probe: Probe, profile: Profile) -> tuple[Derivative, ...]:
-    """Every file of one source: the original copy, then each distinct (size, format, quality).
+    """Every file of one source: the original copy, then each distinct (size, format, quality,
+    decoration) of the profile's base and variants.
 
-    ``Original`` in the profile's formats means the source's own format. Sizes follow
+    ``Original`` in a format list means the source's own format. Sizes follow
     ``sizing.output_size`` (never larger than the source); requests that give the same pixel
     size share one file. Lossless formats get one file per size, lossy ones one per quality.
     """
@@ -104,25 +108,23 @@ def plan_derivatives(tag: str, probe: Probe, profile: Profile) -> tuple[Derivati
     original = Derivative(layout.original_file(tag, probe.format), probe.width, probe.height,
                           probe.format, None, original=True)
     files[original.file] = original
-    formats = []
-    for name in profile.formats:
-        concrete = probe.format if name == ORIGINAL else name
-        if concrete not in formats:
-            formats.append(concrete)
-    for request in profile.sizes:
-        width, height = output_size(probe.width, probe.height, request)
-        for fmt in formats:
-            qualities = profile.qualities if FORMATS[fmt].lossy else (None,)
-            for quality in qualities:
-                path = layout.derivative_file(tag, width, height, fmt, quality)
-                known = files.get(path)
-                if known is None:
-                    files[path] = Derivative(path, width, height, fmt, quality,
-                                             keeps_aspect=request.keeps_aspect(), requests=(request,))
-                elif request not in known.requests:
-                    files[path] = Derivative(known.file, width, height, fmt, quality, False,
-                                             known.keeps_aspect or request.keeps_aspect(),
-                                             known.requests + (request,))
+    for variant in profile.all_variants():
+        formats = list(dict.fromkeys(probe.format if f == ORIGINAL else f for f in variant.formats))
+        for request in variant.sizes:
+            width, height = output_size(probe.width, probe.height, request)
+            for fmt in formats:
+                for quality in (variant.qualities if FORMATS[fmt].lossy else (None,)):
+                    for decoration in variant.decorations:
+                        path = layout.derivative_file(tag, width, height, fmt, quality, decoration.key())
+                        known = files.get(path)
+                        if known is None:
+                            files[path] = Derivative(path, width, height, fmt, quality,
+                                                     keeps_aspect=request.keeps_aspect(),
+                                                     requests=(request,), decoration=decoration)
+                        elif request not in known.requests:
+                            files[path] = Derivative(known.file, width, height, fmt, quality, False,
+                                                     known.keeps_aspect or request.keeps_aspect(),
+                                                     known.requests + (request,), decoration)
     return tuple(files.values())
 
 

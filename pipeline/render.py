@@ -3,8 +3,10 @@
 A function of (source bytes, ``SourcePlan``): decode once at the smallest JPEG scale that covers
 the largest derivative, orient, convert to sRGB (``decode``), then make each size from the
 smallest already-made larger image (a resize cascade, Lanczos with Pillow's ``reducing_gap``,
-alpha premultiplied while resampling), and encode each (format, quality). Every file is written
-atomically. Output is deterministic: the same inputs give byte-identical files.
+alpha premultiplied while resampling), draw each derivative's decoration (``overlays``) at its
+output size, and encode each (format, quality). Every file is written atomically. Output is
+deterministic: the same inputs give byte-identical files. Animated sources (GIF, WebP) give
+their first frame in every rendered derivative; only the ``original`` copy keeps the animation.
 """
 
 import hashlib
@@ -17,6 +19,7 @@ from .atomic import atomic_write_bytes
 from .decode import decode
 from .errors import SourceError
 from .formats import FORMATS
+from .overlays import decorate
 from .plan import Derivative, SourcePlan
 
 #: Resampling: Lanczos, with a fast box reduction first while the image is > 3× the target.
@@ -44,6 +47,8 @@ def encode(image: Image.Image, format: str, quality: int | None,
         image.save(buffer, "WEBP", quality=quality, method=4)
     elif format == "Png":
         image.save(buffer, "PNG", compress_level=6)
+    elif format == "Avif":
+        image.save(buffer, "AVIF", quality=quality, speed=8)
     else:
         image.save(buffer, spec.pillow)
     return buffer.getvalue()
@@ -83,8 +88,13 @@ def render_source(source: SourcePlan, output: str | Path) -> dict:
     base = decode(data, covering=largest)
     try:
         for image, group in _cascade(base, rendered):
+            rgba = None
             for d in group:
-                payload = encode(image, d.format, d.quality, source.profile.background_color)
+                pixels = image
+                if not d.decoration.is_empty():
+                    rgba = rgba or (image if image.mode == "RGBA" else image.convert("RGBA"))
+                    pixels = decorate(rgba, d.decoration)
+                payload = encode(pixels, d.format, d.quality, source.profile.background_color)
                 written += atomic_write_bytes(output / d.file, payload)
                 files += 1
     except (OSError, ValueError) as exc:

@@ -9,8 +9,10 @@ a size, quality or index that is not a non-negative integer is a 400.
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from .colors import parse_color
 from .formats import parse_format
 from .imagetypes import parse_image_type
+from .overlays import Decoration, parse_foreground_layer
 from .sizing import SizeRequest
 
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -24,7 +26,7 @@ class NotFound(LookupError):
     """No such route, item or image (HTTP 404); the message says which."""
 
 
-#: Decorations of api-reference §1 that change pixels; precomputed ones land with issue #4.
+#: Decoration parameters of api-reference §1 (they change pixels; see overlays.Decoration).
 DECORATIONS = ("percentPlayed", "unplayedCount", "addPlayedIndicator", "blur",
                "backgroundColor", "foregroundLayer")
 
@@ -35,7 +37,8 @@ class ImageRequest:
 
     ``kind``: ``"Items"`` or ``"Users"``; ``size``: the size parameters; ``format``: API name or
     None (``Original`` kept as such); ``quality``: 0–100 or None; ``tag``: as sent or None;
-    ``decorations``: the decoration parameters that were set (name → value as sent).
+    ``decorations``: the decoration parameters that were set (name → value as sent), and
+    ``decoration``: the same, parsed and canonical.
     """
 
     kind: str
@@ -47,15 +50,18 @@ class ImageRequest:
     quality: int | None = None
     tag: str | None = None
     decorations: dict = field(default_factory=dict)
+    decoration: Decoration = Decoration()
 
 
 @dataclass(frozen=True)
 class ObjectRequest:
-    """``GET /Items/{id}``, ``/Items/{id}/Images`` (``images=True``) or ``/Users/{id}``."""
+    """``GET /Items/{id}``, ``/Items/{id}/Images`` (``images=True``), ``/Users/{id}`` or
+    ``/Users/{id}/Items/{item_id}``."""
 
     kind: str
     owner_id: str
     images: bool = False
+    item_id: str | None = None
 
 
 def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int | None:
@@ -120,17 +126,49 @@ def _image_request(kind, owner_id, image_type, index, query, legacy=None) -> Ima
             decorations["percentPlayed"] = pp
         if _segment_int(uc, "unplayedCount") > 0:
             decorations["unplayedCount"] = uc
-    for name in ("percentPlayed", "blur", "unplayedCount"):
-        if name in decorations:
-            _number(decorations[name], name)
-    return ImageRequest(kind, owner_id, image_type, index, size, fmt, quality, tag, decorations)
+    return ImageRequest(kind, owner_id, image_type, index, size, fmt, quality, tag, decorations,
+                        _decoration(decorations))
+
+
+def _decoration(raw: dict[str, str]) -> Decoration:
+    """Parse the decoration parameters; raises ``BadRequest`` naming a malformed one."""
+    fields: dict = {}
+    if "percentPlayed" in raw:
+        fields["percent_played"] = _number(raw["percentPlayed"], "percentPlayed")
+    if "unplayedCount" in raw:
+        fields["unplayed_count"] = _whole(raw["unplayedCount"], "unplayedCount")
+    if "blur" in raw:
+        fields["blur"] = _whole(raw["blur"], "blur")
+    if "addPlayedIndicator" in raw:
+        flag = raw["addPlayedIndicator"].lower()
+        if flag not in ("true", "false"):
+            raise BadRequest(f"addPlayedIndicator must be true or false, got {raw['addPlayedIndicator']!r}")
+        fields["played"] = flag == "true"
+    if "backgroundColor" in raw:
+        try:
+            fields["background_color"] = parse_color(raw["backgroundColor"])
+        except ValueError as exc:
+            raise BadRequest(f"backgroundColor: {exc}") from None
+    if "foregroundLayer" in raw:
+        fields["foreground_layer"] = parse_foreground_layer(raw["foregroundLayer"])
+    return Decoration(**fields)
+
+
+def _whole(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {text!r}") from None
 
 
 def _number(text: str, name: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise BadRequest(f"{name} must be a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise BadRequest(f"{name} must be a finite number, got {text!r}")
+    return value
 
 
 def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectRequest:
@@ -158,6 +196,8 @@ def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectReque
     owner_id = _owner_id(parts[1])
     if n == 2:
         return ObjectRequest(kind, owner_id)
+    if n == 4 and kind == "Users" and lower[2] == "items":
+        return ObjectRequest(kind, owner_id, item_id=_owner_id(parts[3]))
     if lower[2] != "images":
         raise NotFound("no such resource")
     if n == 3:

@@ -6,15 +6,21 @@ Rule (issue #2, used by serve.py, by the legacy path links and by generated host
    that format → ``FormatNotAvailable`` (a 404 that names the formats that exist).
 2. Quality (lossy formats): the precomputed quality nearest to the requested one (or to the
    default quality when none is asked; ties → the higher quality).
-3. Size: the target is ``sizing.output_size`` of the request. The exact size when precomputed
+3. Decoration (issue #4): a derivative drawn with exactly the requested decoration, except that
+   ``percentPlayed`` goes to the nearest precomputed step (ties → the lower one, so progress is
+   never overstated). None precomputed in that format → the undecorated derivatives, and the
+   choice says the decoration was not applied (serve.py names it in a header, or answers 404 in
+   strict mode).
+4. Size: the target is ``sizing.output_size`` of the request. The exact size when precomputed
    (with no size and no quality asked: the original file itself); otherwise the smallest
    aspect-keeping derivative at least as large as the target in both sides (the client scales
    down, never up); otherwise the largest one.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .formats import FORMATS, ORIGINAL
+from .overlays import Decoration
 from .plan import Derivative
 from .sizing import SizeRequest, output_size
 
@@ -30,12 +36,28 @@ class FormatNotAvailable(LookupError):
 
 @dataclass(frozen=True)
 class Choice:
-    """The chosen ``derivative``, the ``target`` size computed for the request (pixels) and how
-    it fits: ``"exact"``, ``"larger"`` (smallest covering) or ``"largest"`` (nothing covers)."""
+    """The chosen ``derivative``, the ``target`` size computed for the request (pixels), how
+    it fits (``"exact"``, ``"larger"``: smallest covering, ``"largest"``: nothing covers) and
+    whether the requested decoration was ``applied`` (True when none was requested)."""
 
     derivative: Derivative
     target: tuple[int, int]
     fit: str
+    applied: bool = True
+
+
+def match_decoration(available: list[Decoration], wanted: Decoration) -> Decoration | None:
+    """The precomputed decoration that answers ``wanted``: equal to it, or equal but for
+    ``percent_played``, whose nearest value is taken (ties → the lower). None when no match."""
+    if wanted in available:
+        return wanted
+    if wanted.percent_played is None:
+        return None
+    steps = [d for d in available if d.percent_played is not None
+             and replace(d, percent_played=wanted.percent_played) == wanted]
+    if not steps:
+        return None
+    return min(steps, key=lambda d: (abs(d.percent_played - wanted.percent_played), d.percent_played))
 
 
 def nearest_quality(available: list[int], wanted: int) -> int:
@@ -44,17 +66,31 @@ def nearest_quality(available: list[int], wanted: int) -> int:
 
 
 def select(derivatives: list[Derivative], source_width: int, source_height: int, source_format: str,
-           size: SizeRequest, format: str | None, quality: int | None, default_quality: int) -> Choice:
+           size: SizeRequest, format: str | None, quality: int | None, default_quality: int,
+           decoration: Decoration | None = None) -> Choice:
     """Choose among one image's ``derivatives`` (see the module rule).
 
     ``source_width``/``source_height``: upright pixels; ``format``: API name or None;
-    ``quality``: 0–100 or None. Raises ``FormatNotAvailable``.
+    ``quality``: 0–100 or None; ``decoration``: the requested one or None.
+    Raises ``FormatNotAvailable``.
     """
     fmt = source_format if format in (None, ORIGINAL) else format
     candidates = [d for d in derivatives if d.format == fmt]
-    if not candidates:
-        available = sorted({d.format for d in derivatives})
+    applied = True
+    chosen = Decoration()
+    if decoration is not None and not decoration.is_empty():
+        match = match_decoration(list({d.decoration for d in candidates}), decoration)
+        applied = match is not None
+        chosen = match or chosen
+    candidates = [d for d in candidates if d.decoration == chosen]
+    if not candidates:  # formats only count where undecorated files exist
+        available = sorted({d.format for d in derivatives if d.decoration.is_empty()})
         raise FormatNotAvailable(fmt, [ORIGINAL, *available] if source_format in available else available)
+    choice = _select_size(candidates, source_width, source_height, fmt, size, quality, default_quality)
+    return replace(choice, applied=applied)
+
+
+def _select_size(candidates, source_width, source_height, fmt, size, quality, default_quality) -> Choice:
     original = next((d for d in candidates if d.original), None)
     rendered = [d for d in candidates if not d.original]
     if rendered and FORMATS[fmt].lossy:

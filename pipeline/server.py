@@ -4,6 +4,10 @@ Answers from an index of ``manifest.json`` loaded at start (no directory scan pe
 reloaded when the manifest changes, so a rebuild is picked up without a restart; the build
 writes the manifest last and atomically, so every file it names already exists.
 
+Decorations (``percentPlayed`` …) are served only when precomputed (``selection``); formats are
+negotiated from ``Accept`` (AVIF, WebP, original) when the build turned ``negotiate_format``
+on, with ``Vary: Accept`` and a per-format ETag.
+
 Caching (api-reference §1 "Caching"): with ``tag`` equal to the image's current tag,
 ``Cache-Control: public, max-age=31536000, immutable``; otherwise ``public, no-cache`` (the
 client revalidates). Always ``ETag`` and ``Last-Modified``; 304 for a matching
@@ -24,6 +28,7 @@ from werkzeug.wsgi import wrap_file
 
 from . import layout
 from .formats import FORMATS
+from .overlays import Decoration
 from .plan import Derivative
 from .request import BadRequest, ImageRequest, NotFound, ObjectRequest, parse
 from .selection import FormatNotAvailable, select
@@ -56,10 +61,13 @@ class Index:
         self.images: dict[str, ImageRecord] = {}
         for tag, image in data["images"].items():
             derivatives = [Derivative(d["file"], d["width"], d["height"], d["format"], d["quality"],
-                                      d["original"], d["keeps_aspect"]) for d in image["derivatives"]]
+                                      d["original"], d["keeps_aspect"],
+                                      decoration=Decoration(**d.get("decoration", {})))
+                           for d in image["derivatives"]]
             self.images[tag] = ImageRecord(tag, image["width"], image["height"], image["format"],
                                            image["quality"], derivatives)
         self.owners: dict[str, dict[str, dict[str, list[str]]]] = data["owners"]
+        self.negotiate_format: bool = data.get("negotiate_format", False)
         self.lower_ids = {kind: {i.lower(): i for i in ids} for kind, ids in self.owners.items()}
 
     def owner(self, kind: str, owner_id: str) -> tuple[str, dict[str, list[str]]]:
@@ -97,10 +105,19 @@ class IndexHolder:
         return self.index
 
 
-class App:
-    """WSGI app: ``App(output_dir)(environ, start_response)``."""
+#: Formats tried, in order, when a request names none and format negotiation is on.
+NEGOTIATED = (("image/avif", "Avif"), ("image/webp", "Webp"))
 
-    def __init__(self, output: str | Path, reload_interval: float = 0.5):
+
+class App:
+    """WSGI app: ``App(output_dir)(environ, start_response)``.
+
+    ``strict_decorations``: answer 404 (naming what is missing) when a requested decoration was
+    not precomputed, instead of the undecorated image with an ``X-Image-Not-Applied`` header.
+    """
+
+    def __init__(self, output: str | Path, reload_interval: float = 0.5, strict_decorations: bool = False):
+        self.strict_decorations = strict_decorations
         self.output = Path(output).resolve()
         if not (self.output / layout.MANIFEST).is_file():
             raise FileNotFoundError(f"{self.output / layout.MANIFEST} not found: build first (doit)")
@@ -131,7 +148,13 @@ class App:
 
     def object_response(self, request: Request, index: Index, route: ObjectRequest) -> Response:
         owner_id, _ = index.owner(route.kind, route.owner_id)
-        rel = layout.image_infos_file(owner_id) if route.images else layout.object_file(route.kind, owner_id)
+        if route.item_id is not None:
+            item_id, _ = index.owner("Items", route.item_id)
+            rel = layout.user_item_file(owner_id, item_id)
+        elif route.images:
+            rel = layout.image_infos_file(owner_id)
+        else:
+            rel = layout.object_file(route.kind, owner_id)
         return self.file_response(request, rel, JSON_TYPE, etag=None, cache_control=REVALIDATE)
 
     def image_response(self, request: Request, index: Index, route: ImageRequest) -> Response:
@@ -140,18 +163,38 @@ class App:
         if route.index >= len(tags):
             raise NotFound(f"{owner_id} has no {route.image_type} image at index {route.index}")
         image = index.images[tags[route.index]]
+        negotiated = route.format is None and index.negotiate_format
+        fmt = self.negotiate(request, image) if negotiated else route.format
         choice = select(image.derivatives, image.width, image.height, image.format, route.size,
-                        route.format, route.quality, image.quality)
+                        fmt, route.quality, image.quality, route.decoration)
+        not_applied = ", ".join(f"{k}={v}" for k, v in route.decorations.items()) if not choice.applied else ""
+        if not_applied and self.strict_decorations:
+            raise NotFound(f"not precomputed for this image: {not_applied}")
         d = choice.derivative
         strong = route.tag is not None and route.tag.lower() == image.tag
-        response = self.file_response(request, d.file, FORMATS[d.format].mime, etag=image.tag,
+        etag = f"{image.tag}-{d.format.lower()}" if negotiated else image.tag
+        response = self.file_response(request, d.file, FORMATS[d.format].mime, etag=etag,
                                       cache_control=IMMUTABLE if strong else REVALIDATE)
         response.headers["X-Image-Size"] = f"{d.width}x{d.height}"
         response.headers["X-Image-Fit"] = choice.fit
-        if route.decorations:
-            response.headers["X-Image-Not-Applied"] = ", ".join(
-                f"{k}={v}" for k, v in route.decorations.items())
+        if not d.decoration.is_empty():
+            response.headers["X-Image-Decoration"] = d.decoration.key()
+        if not_applied:
+            response.headers["X-Image-Not-Applied"] = not_applied
+        if negotiated:
+            response.headers["Vary"] = "Accept"
         return response
+
+    @staticmethod
+    def negotiate(request: Request, image: ImageRecord) -> str | None:
+        """The format for a request that names none: AVIF, then WebP when ``Accept`` lists it and
+        the image has derivatives in it; else None (the original's format)."""
+        available = {d.format for d in image.derivatives}
+        for mime, fmt in NEGOTIATED:
+            if fmt in available and request.accept_mimetypes.quality(mime) > 0 \
+                    and mime in request.accept_mimetypes.values():
+                return fmt
+        return None
 
     def file_response(self, request: Request, rel: str, mimetype: str, etag: str | None,
                       cache_control: str) -> Response:

@@ -10,9 +10,18 @@ settings:
   formats: [Original, Jpg, Webp]   # precomputed formats; Original = the source's own format
   qualities: [90]                  # precomputed qualities for lossy formats (Jpg, Webp)
   sizes: [{maxWidth: [160, 320, 640, 1280]}]   # ladder for types without their own entry
-  types:                           # per ImageType overrides of formats / qualities / sizes
+  negotiate_format: false          # serve AVIF/WebP by Accept when a request names no format
+  variants:                        # extra derivatives: other formats at some sizes, decorations
+    - {formats: [Png, Gif, Bmp, Avif], sizes: [{maxWidth: 320}]}
+  types:                           # per ImageType overrides of formats/qualities/sizes/variants
     Backdrop: {qualities: [80, 90], sizes: [{maxWidth: [480, 960, 1280, 1920, 2560, 3840]}]}
 ```
+
+A variant takes ``formats``, ``qualities`` and ``sizes`` (each defaults to the type's own) and
+any of the decoration parameters ``percentPlayed`` (list or ``{from, to, step}``),
+``unplayedCount`` (list or range), ``addPlayedIndicator`` (true), ``blur`` (list, pixels),
+``backgroundColor`` (list of colours), ``foregroundLayer`` (list of opacities 0–1); it yields one
+derivative per combination of its decoration values, format, quality and size.
 
 A size entry is a mapping of the API's size parameters (``width``, ``height``, ``maxWidth``,
 ``maxHeight``, ``fillWidth``, ``fillHeight``) to pixels. A list value makes a ladder; several
@@ -28,6 +37,13 @@ Why the defaults (api-reference §3, what real clients request):
 - Logo: ``maxHeight=220`` on detail pages, ``height=40`` on cards (×2, ×3 for HiDPI).
 - Thumb: landscape cards (``fillWidth≈400``), so a width ladder up to 1280.
 - Everything else: a general width ladder. Any other request gets the best precomputed fit.
+- Every type: Png, Gif, Bmp and Avif at ``maxWidth=320``, so every format exists somewhere.
+- Decorations: Primary card boxes with ``percentPlayed`` in steps of 5, ``unplayedCount`` 1–20
+  and the played mark (jellyfin-web's cards), and a blurred, darkened Primary and Backdrop
+  (backgrounds of detail pages); Logo on white and near-black for Jpg.
+
+A catalog that sets ``formats``, ``qualities``, ``sizes`` or ``variants`` at the top level and
+no ``types`` gets those values for every ImageType, and no default variants.
 """
 
 import hashlib
@@ -35,19 +51,26 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from PIL import ImageColor
-
 from . import RENDERER_VERSION
+from .colors import parse_color
 from .formats import FORMATS, ORIGINAL, parse_format
+from .overlays import Decoration
 from .imagetypes import IMAGE_TYPES
 from .sizing import SIZE_PARAMETERS, SizeRequest
+
+#: One size every format is precomputed at, so each format can be tried on every image.
+_EVERY_FORMAT = {"formats": ["Png", "Gif", "Bmp", "Avif"], "sizes": [{"maxWidth": 320}]}
+#: jellyfin-web's card box at quality 96, where it draws playback state.
+_CARD = {"sizes": [{"fillWidth": 228, "fillHeight": 342}], "formats": ["Original", "Webp"], "qualities": [96]}
 
 DEFAULTS: dict[str, Any] = {
     "quality": 90,
     "background_color": "#000000",
+    "negotiate_format": False,
     "formats": ["Original", "Jpg", "Webp"],
     "qualities": [90],
     "sizes": [{"maxWidth": [160, 320, 640, 1280]}],
+    "variants": [_EVERY_FORMAT],
     "types": {
         "Primary": {
             "qualities": [90, 96],
@@ -56,19 +79,62 @@ DEFAULTS: dict[str, Any] = {
                 {"width": 300},
                 {"maxWidth": [160, 320, 640, 1280]},
             ],
+            "variants": [
+                _EVERY_FORMAT,
+                {**_CARD, "percentPlayed": {"from": 5, "to": 95, "step": 5}},
+                {**_CARD, "unplayedCount": {"from": 1, "to": 20}},
+                {**_CARD, "addPlayedIndicator": True},
+                {"sizes": [{"maxWidth": 640}], "formats": ["Original"], "blur": [10, 20],
+                 "foregroundLayer": [0.4]},
+            ],
         },
         "Backdrop": {
             "qualities": [80, 90],
             "sizes": [{"maxWidth": [480, 960, 1280, 1920, 2560, 3840]}],
+            "variants": [
+                _EVERY_FORMAT,
+                {"sizes": [{"maxWidth": 1920}], "formats": ["Original", "Webp"], "qualities": [80],
+                 "blur": [20], "foregroundLayer": [0.4, 1]},
+            ],
         },
         "Chapter": {"sizes": [{"maxWidth": [400, 800]}]},
-        "Logo": {"sizes": [{"height": [40, 80, 120]}, {"maxHeight": [220, 440]}]},
+        "Logo": {
+            "sizes": [{"height": [40, 80, 120]}, {"maxHeight": [220, 440]}],
+            "variants": [
+                _EVERY_FORMAT,
+                {"sizes": [{"maxHeight": 220}], "formats": ["Jpg"], "backgroundColor": ["#ffffff", "#101010"]},
+            ],
+        },
         "Thumb": {"sizes": [{"maxWidth": [320, 640, 1280]}]},
     },
 }
 
-_PROFILE_KEYS = ("formats", "qualities", "sizes")
-_TOP_KEYS = ("quality", "background_color") + _PROFILE_KEYS + ("types",)
+#: Decoration parameters a variant may list (api-reference §1 query names).
+DECORATION_KEYS = ("percentPlayed", "unplayedCount", "addPlayedIndicator", "blur",
+                   "backgroundColor", "foregroundLayer")
+_VARIANT_KEYS = ("formats", "qualities", "sizes") + DECORATION_KEYS
+MAX_DECORATIONS_PER_VARIANT = 1000
+
+_PROFILE_KEYS = ("formats", "qualities", "sizes", "variants")
+_TOP_KEYS = ("quality", "background_color", "negotiate_format") + _PROFILE_KEYS + ("types",)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Extra derivatives beyond the profile's formats × qualities × sizes: these formats,
+    qualities and sizes, each with every one of ``decorations`` (an empty ``Decoration`` means
+    undecorated)."""
+
+    formats: tuple[str, ...]
+    qualities: tuple[int, ...]
+    sizes: tuple[SizeRequest, ...]
+    decorations: tuple[Decoration, ...]
+
+    def describe(self) -> dict:
+        """Stable, JSON-able description (part of the profile fingerprint)."""
+        return {"formats": self.formats, "qualities": self.qualities,
+                "sizes": [r.describe() for r in self.sizes],
+                "decorations": [d.key() for d in self.decorations]}
 
 
 @dataclass(frozen=True)
@@ -77,7 +143,8 @@ class Profile:
 
     ``formats``: API names, may include ``Original``; ``qualities``: 0–100 for lossy formats;
     ``sizes``: the size requests to precompute; ``background_color``: RGB 0–255 tuple;
-    ``quality``: the default quality of a request that names none.
+    ``quality``: the default quality of a request that names none; ``variants``: extra
+    derivatives (other formats at some sizes, decorated derivatives).
     """
 
     formats: tuple[str, ...]
@@ -85,6 +152,11 @@ class Profile:
     sizes: tuple[SizeRequest, ...]
     quality: int
     background_color: tuple[int, int, int]
+    variants: tuple[Variant, ...] = ()
+
+    def all_variants(self) -> tuple[Variant, ...]:
+        """The base (formats × qualities × sizes, undecorated) followed by ``variants``."""
+        return (Variant(self.formats, self.qualities, self.sizes, (Decoration(),)),) + self.variants
 
     def fingerprint(self) -> str:
         """Stable text of everything in the profile (and renderer) that changes output bytes."""
@@ -95,6 +167,7 @@ class Profile:
             "sizes": [s.describe() for s in self.sizes],
             "quality": self.quality,
             "background_color": self.background_color,
+            "variants": [v.describe() for v in self.variants],
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
@@ -104,6 +177,7 @@ class Settings:
     """Validated settings: one ``Profile`` per ``ImageType``."""
 
     profiles: dict[str, Profile]
+    negotiate_format: bool = False
 
     def profile(self, image_type: str) -> Profile:
         """The ``Profile`` for ``image_type`` (every ImageType has one)."""
@@ -111,7 +185,7 @@ class Settings:
 
     def fingerprint(self) -> str:
         """MD5 hex of every profile: doit's ``config_changed`` value for the settings."""
-        text = "".join(self.profiles[t].fingerprint() for t in IMAGE_TYPES)
+        text = "".join(self.profiles[t].fingerprint() for t in IMAGE_TYPES) + str(self.negotiate_format)
         return hashlib.md5(text.encode()).hexdigest()
 
 
@@ -181,6 +255,94 @@ def _sizes(value, path) -> tuple[SizeRequest, ...]:
     return tuple(out)
 
 
+def _number_list(value, path, what, integer: bool) -> list:
+    """A list of numbers, or ``{from, to, step}`` (inclusive) expanded to one."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"from", "to", "step"}
+        if unknown or "from" not in value or "to" not in value:
+            raise SettingsError(path, f"{what} range must be {{from: N, to: N, step: N}}")
+        low, high, step = value["from"], value["to"], value.get("step", 1)
+        for name, v in (("from", low), ("to", high), ("step", step)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (name == "step" and v <= 0):
+                raise SettingsError(path + (name,), f"{what} {name} must be a positive number, got {v!r}")
+        values, n = [], 0
+        while low + n * step <= high + 1e-9:
+            values.append(round(low + n * step, 6))
+            n += 1
+        value = values
+    if not isinstance(value, list) or not value:
+        raise SettingsError(path, f"{what} must be a non-empty list of numbers or a {{from, to, step}} range")
+    for i, v in enumerate(value):
+        kinds = (int,) if integer else (int, float)
+        if isinstance(v, bool) or not isinstance(v, kinds):
+            raise SettingsError(path + (i,), f"{what} values must be {'integers' if integer else 'numbers'}, got {v!r}")
+    return [int(v) if integer else v for v in value]
+
+
+def _decorations(entry: dict, path: tuple) -> tuple[Decoration, ...]:
+    """Every combination of the decoration parameters listed in a variant entry."""
+    options: list[list[tuple[str, Any]]] = []
+    if "percentPlayed" in entry:
+        values = _number_list(entry["percentPlayed"], path + ("percentPlayed",), "percentPlayed", False)
+        options.append([("percent_played", v) for v in values])
+    if "unplayedCount" in entry:
+        values = _number_list(entry["unplayedCount"], path + ("unplayedCount",), "unplayedCount", True)
+        options.append([("unplayed_count", v) for v in values])
+    if "addPlayedIndicator" in entry:
+        if not isinstance(entry["addPlayedIndicator"], bool):
+            raise SettingsError(path + ("addPlayedIndicator",), "addPlayedIndicator must be true or false")
+        options.append([("played", entry["addPlayedIndicator"])])
+    if "blur" in entry:
+        options.append([("blur", v) for v in _number_list(entry["blur"], path + ("blur",), "blur", True)])
+    if "foregroundLayer" in entry:
+        values = _number_list(entry["foregroundLayer"], path + ("foregroundLayer",), "foregroundLayer", False)
+        options.append([("foreground_layer", v) for v in values])
+    if "backgroundColor" in entry:
+        colors = entry["backgroundColor"]
+        if not isinstance(colors, list) or not colors:
+            raise SettingsError(path + ("backgroundColor",), "backgroundColor must be a list of colours")
+        parsed = []
+        for i, text in enumerate(colors):
+            try:
+                parsed.append(("background_color", parse_color(str(text))))
+            except ValueError as exc:
+                raise SettingsError(path + ("backgroundColor", i), str(exc))
+        options.append(parsed)
+    combos: list[dict] = [{}]
+    for option in options:
+        combos = [{**c, name: value} for c in combos for name, value in option]
+        if len(combos) > MAX_DECORATIONS_PER_VARIANT:
+            raise SettingsError(path, f"more than {MAX_DECORATIONS_PER_VARIANT} decorations in one variant")
+    out: dict[str, Decoration] = {}
+    for combo in combos:
+        try:
+            decoration = Decoration(**combo)
+        except ValueError as exc:
+            raise SettingsError(path, str(exc))
+        out.setdefault(decoration.key(), decoration)
+    return tuple(out.values())
+
+
+def _variants(value, path, base: dict) -> tuple[Variant, ...]:
+    if not isinstance(value, list):
+        raise SettingsError(path, "variants must be a list of mappings")
+    out = []
+    for i, entry in enumerate(value):
+        where = path + (i,)
+        if not isinstance(entry, dict) or not entry:
+            raise SettingsError(where, "a variant must be a mapping, e.g. {formats: [Avif], sizes: [{maxWidth: 320}]}")
+        for key in entry:
+            if key not in _VARIANT_KEYS:
+                raise SettingsError(where + (key,), f"unknown variant key {key!r} (known: {', '.join(_VARIANT_KEYS)})")
+        out.append(Variant(
+            formats=_formats(entry["formats"], where + ("formats",)) if "formats" in entry else base["formats"],
+            qualities=_qualities(entry["qualities"], where + ("qualities",)) if "qualities" in entry else base["qualities"],
+            sizes=_sizes(entry["sizes"], where + ("sizes",)) if "sizes" in entry else base["sizes"],
+            decorations=_decorations(entry, where),
+        ))
+    return tuple(out)
+
+
 def parse_settings(raw: Any) -> Settings:
     """Validate a catalog's ``settings`` mapping (or None) over ``DEFAULTS``.
 
@@ -196,13 +358,18 @@ def parse_settings(raw: Any) -> Settings:
             raise SettingsError((key,), f"unknown settings key {key!r} (known: {', '.join(_TOP_KEYS)})")
     merged = {k: raw.get(k, DEFAULTS[k]) for k in _TOP_KEYS if k != "types"}
     quality = _int_in(merged["quality"], ("quality",), 0, 100, "quality")
+    customised = any(k in raw for k in _PROFILE_KEYS)
+    if customised and "variants" not in raw:
+        merged["variants"] = []  # a catalog that sets its own ladder gets no default extras
     try:
-        background = ImageColor.getrgb(str(merged["background_color"]))[:3]
+        background = parse_color(str(merged["background_color"]))[:3]
     except ValueError:
         raise SettingsError(("background_color",),
                             f"not a colour: {merged['background_color']!r} (e.g. '#000000', 'black')")
 
-    types_raw = raw.get("types", DEFAULTS["types"] if not any(k in raw for k in _PROFILE_KEYS) else {})
+    if not isinstance(merged["negotiate_format"], bool):
+        raise SettingsError(("negotiate_format",), "negotiate_format must be true or false")
+    types_raw = raw.get("types", {} if customised else DEFAULTS["types"])
     if not isinstance(types_raw, dict):
         raise SettingsError(("types",), "types must be a mapping of ImageType to overrides")
     profiles = {}
@@ -216,14 +383,14 @@ def parse_settings(raw: Any) -> Settings:
                 raise SettingsError(where + (key,), f"unknown key {key!r} (known: {', '.join(_PROFILE_KEYS)})")
         def pick(key):
             return (override[key], where + (key,)) if key in override else (merged[key], (key,))
+        base = {"formats": _formats(*pick("formats")), "qualities": _qualities(*pick("qualities")),
+                "sizes": _sizes(*pick("sizes"))}
         profiles[image_type] = Profile(
-            formats=_formats(*pick("formats")),
-            qualities=_qualities(*pick("qualities")),
-            sizes=_sizes(*pick("sizes")),
-            quality=quality,
-            background_color=background,
+            formats=base["formats"], qualities=base["qualities"], sizes=base["sizes"],
+            quality=quality, background_color=background,
+            variants=_variants(*pick("variants"), base),
         )
     for name in types_raw:
         if name not in IMAGE_TYPES:
             raise SettingsError(("types", name), f"unknown ImageType {name!r} (known: {', '.join(IMAGE_TYPES)})")
-    return Settings(profiles)
+    return Settings(profiles, merged["negotiate_format"])

@@ -154,8 +154,9 @@ def test_absent_images_and_bad_input(site):
     assert http.request("/Items/ep1/Images/Logo")[0] == 404          # the episode has no logo itself
     assert http.request("/Items/nope/Images/Primary")[0] == 404
     assert http.request("/Items/show/Images/Backdrop/2")[0] == 404
-    status, _, body = http.request("/Items/show/Images/Primary?format=gif")
-    assert status == 404 and b"Jpg" in body and b"Webp" in body
+    status, headers, body = http.request("/Items/show/Images/Primary?format=gif")   # default: every
+    assert status == 200 and headers["Content-Type"] == "image/gif"                  # format at 320 wide
+    assert pixel_size(body) == (320, 480)
     assert http.request("/Items/show/Images/Primary?maxWidth=12.5")[0] == 400
     assert http.request("/Items/show/Images/Primary?width=-3")[0] == 400
     for hostile in ("/Items/..%2F..%2F..%2Fetc%2Fpasswd", "/Items/show/Images/%2e%2e/%2e%2e",
