@@ -2,6 +2,7 @@
 
     doit                                   build catalog.yaml into output/
     doit catalog=FILE output=DIR           build another catalog into another folder
+    doit base_url=https://cdn.example.com  prefix of the ART19 media assets' cdn_url
     doit -n 2                              the same on 2 processes
     doit prune                             delete files of removed or changed images
     doit clean                             delete every file the build made
@@ -15,6 +16,7 @@ from pipeline.build import BuildReporter, load_plan, objects_task, prune_task, r
 
 CATALOG = Path(get_var("catalog", "catalog.yaml")).resolve()
 OUTPUT = Path(get_var("output", "output")).resolve()
+BASE_URL = get_var("base_url", None)   # ART19 cdn_url prefix, e.g. https://cdn.example.com
 OUTPUT.mkdir(parents=True, exist_ok=True)
 
 DOIT_CONFIG = {
@@ -32,7 +34,7 @@ _PLAN = None
 def _plan():
     global _PLAN
     if _PLAN is None:
-        _PLAN = load_plan(CATALOG, OUTPUT)
+        _PLAN = load_plan(CATALOG, OUTPUT, BASE_URL)
     return _PLAN
 
 

@@ -10,7 +10,7 @@ import sys
 
 from waitress import serve
 
-from pipeline.server import App
+from pipeline.server import App, load_credentials
 
 
 def main(argv=None) -> int:
@@ -22,10 +22,14 @@ def main(argv=None) -> int:
     parser.add_argument("--strict-decorations", action="store_true",
                         help="answer 404 for a decoration (percentPlayed, blur, …) that was not "
                              "precomputed, instead of the plain image with an X-Image-Not-Applied header")
+    parser.add_argument("--art19-credentials", metavar="FILE",
+                        help="YAML list of {credential, token, buckets} that may read the ART19 "
+                             "routes (/images, /media_assets); without it they are open")
     args = parser.parse_args(argv)
     try:
-        app = App(args.output, strict_decorations=args.strict_decorations)
-    except FileNotFoundError as exc:
+        credentials = load_credentials(args.art19_credentials) if args.art19_credentials else None
+        app = App(args.output, strict_decorations=args.strict_decorations, art19_credentials=credentials)
+    except (FileNotFoundError, ValueError) as exc:
         print(f"serve.py: {exc}", file=sys.stderr)
         return 2
     print(f"serving {app.output} on http://{args.host}:{args.port}/", flush=True)

@@ -26,12 +26,14 @@ from .catalog import Library, load_catalog
 from .errors import CatalogErrors, SourceError
 from .objects import object_files, write_objects
 from .plan import BuildPlan, SourcePlan, make_plan
+from .podcast import PodcastPlan, plan_podcast, render_podcast
 from .probe import probe_all
 from .render import render_source
 
 
-def load_plan(catalog: str | Path, output: str | Path) -> BuildPlan:
-    """Validate the catalog and probe its sources (cached); print catalog errors and exit 2."""
+def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = None) -> BuildPlan:
+    """Validate the catalog and probe its sources (cached); print catalog errors and exit 2.
+    ``base_url`` (doit variable) overrides the catalog's ``podcast.base_url``."""
     try:
         library = load_catalog(catalog)
     except CatalogErrors as exc:
@@ -41,6 +43,7 @@ def load_plan(catalog: str | Path, output: str | Path) -> BuildPlan:
         raise SystemExit(2)
     output = Path(output)
     paths = [slot.path for owner in library.owners() for slot in owner.slots()]
+    paths += [image.path for image in library.podcast_images.values()]
 
     def progress(done, total):
         if sys.stderr.isatty() or done == total:
@@ -48,11 +51,17 @@ def load_plan(catalog: str | Path, output: str | Path) -> BuildPlan:
             print(f"probing sources: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
     probes = probe_all(paths, layout.probe_cache_file(output), progress)
-    return make_plan(library, probes)
+    plan = make_plan(library, probes)
+    plan.podcast, failed = plan_podcast(library, probes)
+    plan.failed.update(failed)
+    plan.base_url = (library.settings.podcast.base_url if base_url is None else base_url).rstrip("/")
+    return plan
 
 
-def _render_action(source: SourcePlan, output: str):
+def _render_action(source: SourcePlan | PodcastPlan, output: str):
     try:
+        if isinstance(source, PodcastPlan):
+            return render_podcast(source, output)
         return render_source(source, output)
     except SourceError as exc:
         from doit.exceptions import TaskFailed
@@ -76,6 +85,16 @@ def render_tasks(plan: BuildPlan, output: Path):
             "uptodate": [config_changed(source.profile.fingerprint())],
             "clean": True,
         }
+    for image_id, podcast in plan.podcast.items():
+        yield {
+            "name": f"podcast-{image_id}",
+            "title": lambda task, p=podcast: f"render {p.relpath} (podcast image, {len(p.assets)} styles)",
+            "actions": [(_render_action, [podcast, str(output)])],
+            "file_dep": [str(podcast.image.path)],
+            "targets": [str(output / a.file) for a in podcast.assets],
+            "uptodate": [config_changed(podcast.tag)],
+            "clean": True,
+        }
     for relpath, error in plan.failed.items():
         yield {
             "name": relpath,
@@ -90,10 +109,11 @@ def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
     state = repr(sorted((k, v) for k, v in plan.slot_tags.items())) + repr(sorted(plan.failed.items()))
     state += repr([(o.kind, o.id, o.name, o.type, o.parent) for o in plan.library.owners()])
     state += repr(sorted(plan.library.user_data.items()))
+    state += repr([(p.image, p.tag) for p in plan.podcast.values()]) + plan.base_url
     return {
         "doc": "write Items/Users JSON objects, legacy path links and manifest.json",
         "actions": [(write_objects, [plan, str(output)])],
-        "task_dep": [f"render:{tag}" for tag in plan.sources],
+        "task_dep": [f"render:{tag}" for tag in plan.sources] + [f"render:podcast-{i}" for i in plan.podcast],
         "file_dep": [str(catalog)],
         "targets": [str(output / f) for f in object_files(plan)],
         "uptodate": [config_changed(state)],
@@ -117,6 +137,13 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
     keep = {layout.MANIFEST}
     for image in data["images"].values():
         keep.update(d["file"] for d in image["derivatives"])
+    podcast = data.get("podcast", {})
+    for asset_id, asset in podcast.get("media_assets", {}).items():
+        keep.add(asset["file"])
+        keep.add(layout.art19_file("media_assets", asset_id))
+    for image_id in podcast.get("images", {}):
+        keep.add(layout.art19_file("images", image_id))
+    keep.update(podcast.get("feeds", {}).values())
     for owner_id, slots in data["owners"]["Items"].items():
         keep.add(layout.object_file("Items", owner_id))
         keep.add(layout.image_infos_file(owner_id))

@@ -18,6 +18,11 @@ users:
     images: {Primary: media/users/alice.jpg}
 user_data:                      # optional playback state, per user and item (Jellyfin UserData)
   - {user: u1, item: a1b2c3, played: false, playedPercentage: 47, unplayedItemCount: 3}
+podcast_images:                 # optional ART19 images (seed 003)
+  - id: 0b7a7d2c-1c1e-4c1e-9a4e-2f1d6c5b4a39      # UUID
+    bucket: {type: Series, id: a1b2c3}          # Series/Season/Episode/User must exist here
+    source: media/podcast/cover.jpg
+    crop: {left: 100, top: 150, width: 3000, height: 3000}   # optional, pixels, square
 ```
 
 Paths are relative to the catalog's folder and may not leave it. Every problem is reported as a
@@ -48,7 +53,10 @@ ITEM_TYPES = (
 
 _ITEM_KEYS = ("id", "name", "type", "parent", "images")
 _USER_KEYS = ("id", "name", "images")
-_TOP_KEYS = ("settings", "items", "users", "user_data")
+_TOP_KEYS = ("settings", "items", "users", "user_data", "podcast_images")
+_PODCAST_KEYS = ("id", "bucket", "source", "crop", "created_at", "updated_at")
+#: Bucket types that name an entity of the catalog (the others are ART19 accounts we do not model).
+_BUCKET_ENTITIES = {"Series": "Items", "Season": "Items", "Episode": "Items", "User": "Users"}
 _USER_DATA_KEYS = ("user", "item", "played", "playedPercentage", "unplayedItemCount")
 
 
@@ -81,6 +89,22 @@ class Owner:
         return [s for t in IMAGE_TYPES for s in self.images.get(t, [])]
 
 
+@dataclass(frozen=True)
+class PodcastImage:
+    """An ART19 image: ``id`` (lowercase UUID), its bucket, the source (absolute ``path`` and
+    ``relpath``), the ``crop`` (``crop.CropData`` in upright pixels, or None) and optional
+    ISO 8601 ``created_at``/``updated_at``."""
+
+    id: str
+    bucket_type: str
+    bucket_id: str
+    path: Path
+    relpath: str
+    crop: Any = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
 @dataclass
 class Library:
     """A validated catalog: ``items`` and ``users`` keyed by id, in catalog order, and
@@ -93,6 +117,7 @@ class Library:
     items: dict[str, Owner]
     users: dict[str, Owner]
     user_data: dict[tuple[str, str], dict] = field(default_factory=dict)
+    podcast_images: dict[str, PodcastImage] = field(default_factory=dict)
 
     def owners(self) -> list[Owner]:
         """Items, then users."""
@@ -190,9 +215,79 @@ def load_catalog(catalog_path: str | Path) -> Library:
     users = _owners(check, data, "users", root)
     _check_parents(check, items)
     user_data = _user_data(check, data.get("user_data"), items, users)
+    podcast = _podcast_images(check, data.get("podcast_images"), root, items, users)
     if check.errors:
         raise CatalogErrors(check.errors)
-    return Library(catalog_path, root, settings, items, users, user_data)
+    return Library(catalog_path, root, settings, items, users, user_data, podcast)
+
+
+def _podcast_images(check: _Checker, entries: Any, root: Path, items: dict, users: dict) -> dict:
+    from PIL import Image  # header only: the crop is checked against the upright size
+
+    from .crop import CropData, validate
+    from .decode import upright_size
+    from .jsonapi import BUCKET_TYPES, canonical_uuid
+
+    out: dict[str, PodcastImage] = {}
+    if entries is None:
+        return out
+    if not isinstance(entries, list):
+        check.fail(("podcast_images",), "must be a list")
+        return out
+    for i, entry in enumerate(entries):
+        where = ("podcast_images", i)
+        if not isinstance(entry, dict):
+            check.fail(where, "must be a mapping with id, bucket and source")
+            continue
+        for key in entry:
+            if key not in _PODCAST_KEYS:
+                check.fail(where + (key,), f"unknown key (known: {', '.join(_PODCAST_KEYS)})")
+        image_id = canonical_uuid(str(entry.get("id", "")))
+        if image_id is None:
+            check.fail(where + ("id",), f"id must be a UUID such as 0b7a7d2c-1c1e-4c1e-9a4e-2f1d6c5b4a39, "
+                                        f"got {entry.get('id')!r}")
+            continue
+        if image_id in out:
+            check.fail(where + ("id",), f"duplicate id {image_id!r}")
+            continue
+        bucket = entry.get("bucket")
+        if not isinstance(bucket, dict) or set(bucket) != {"type", "id"}:
+            check.fail(where + ("bucket",), "bucket must be {type: Series, id: <id>}")
+            continue
+        bucket_type, bucket_id = str(bucket["type"]), str(bucket["id"])
+        if bucket_type not in BUCKET_TYPES:
+            check.fail(where + ("bucket", "type"), f"unknown bucket type {bucket_type!r} "
+                                                   f"(known: {', '.join(BUCKET_TYPES)})")
+            continue
+        kind = _BUCKET_ENTITIES.get(bucket_type)
+        if kind == "Users" and bucket_id not in users or kind == "Items" and (
+                bucket_id not in items or items[bucket_id].type != bucket_type):
+            check.fail(where + ("bucket", "id"), f"no {bucket_type} with id {bucket_id!r} in this catalog")
+            continue
+        source = _source(check, entry.get("source"), where + ("source",), root)
+        if source is None:
+            continue
+        crop = None
+        if entry.get("crop") is not None:
+            try:
+                crop = CropData.from_mapping(entry["crop"])
+                with Image.open(source) as header:
+                    validate(crop, *upright_size(header))
+            except ValueError as exc:
+                check.fail(where + ("crop",), str(exc))
+                continue
+            except OSError as exc:
+                check.fail(where + ("source",), f"not a readable image: {exc}")
+                continue
+        stamps = {}
+        for key in ("created_at", "updated_at"):
+            value = entry.get(key)
+            if value is not None and not isinstance(value, str):
+                value = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            stamps[key] = value
+        out[image_id] = PodcastImage(image_id, bucket_type, bucket_id, source, str(entry["source"]),
+                                     crop, **stamps)
+    return out
 
 
 def _user_data(check: _Checker, entries: Any, items: dict, users: dict) -> dict:

@@ -16,6 +16,10 @@ Items/{id}/Images/{Type}/{index}/{tag}/{Format}/{maxWidth}/{maxHeight}/0/0
                                                legacy path form, a hard link to a derivative
 Users/{id}/index.json                          UserDto              (GET /Users/{id})
 Users/{uid}/Items/{id}/index.json              BaseItemDto + UserData (GET /Users/{uid}/Items/{id})
+images/{tag}/{style}.{ext}                     an ART19 media asset (podcast image style)
+art19/images/{id}.json                         JSON:API image document (GET /images/{id})
+art19/media_assets/{id}.json                   JSON:API media asset document
+art19/feeds/Series/{id}.xml                    <podcast:image>/<itunes:image> lines for a feed
 .cache/                                        build caches (probe results, doit state)
 ```
 """
@@ -67,6 +71,19 @@ def legacy_file(item_id: str, image_type: str, index: int, tag: str, format: str
     ``Items/{id}/Images/{Type}/{index}/{tag}/{Format}/{maxWidth}/{maxHeight}/{pp}/{uc}``."""
     return (f"Items/{item_id}/Images/{image_type}/{index}/{tag}/{format}/"
             f"{max_width or 0}/{max_height or 0}/{percent_played}/{unplayed_count}")
+
+
+ART19_DIR = "art19"
+
+
+def art19_file(collection: str, resource_id: str) -> str:
+    """``art19/{images|media_assets}/{id}.json``: a JSON:API single-resource document."""
+    return f"{ART19_DIR}/{collection}/{resource_id}.json"
+
+
+def feed_file(bucket_type: str, bucket_id: str) -> str:
+    """``art19/feeds/{bucket_type}/{bucket_id}.xml``: the feed artwork lines of a bucket."""
+    return f"{ART19_DIR}/feeds/{bucket_type}/{bucket_id}.xml"
 
 
 def probe_cache_file(output: Path) -> Path:

@@ -15,7 +15,10 @@ from .catalog import Owner
 from .formats import ORIGINAL
 from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
 from .inheritance import inherited_fields
+from .feeds import render_feed_images
+from .jsonapi import image_resource, media_asset_resource, single_document
 from .plan import BuildPlan, Derivative, SourcePlan
+from .podcast import asset_attributes
 from .selection import select
 from .sizing import SizeRequest
 
@@ -146,6 +149,35 @@ def legacy_links(plan: BuildPlan) -> dict[str, str]:
     return links
 
 
+def podcast_documents(plan: BuildPlan, output: Path) -> dict:
+    """The ART19 resources (api-reference §5) of every podcast image whose files exist:
+    ``{"images": {id: image resource}, "media_assets": {id: {"resource", "file"}},
+    "feeds": {"Series/{id}": feed file}}``; feed texts are returned under ``"feed_texts"``."""
+    images, assets, feeds, texts = {}, {}, {}, {}
+    for image_id, podcast in plan.podcast.items():
+        resources = []
+        for asset in podcast.assets:
+            try:
+                size = (output / asset.file).stat().st_size
+            except OSError:
+                continue
+            attributes = asset_attributes(podcast, asset, size, plan.base_url)
+            resource = media_asset_resource(asset.id, attachment_id=image_id, **attributes)
+            assets[asset.id] = {"resource": resource, "file": asset.file}
+            resources.append(resource)
+        image = podcast.image
+        images[image_id] = image_resource(
+            image_id, crop_data=image.crop, created_at=image.created_at, updated_at=image.updated_at,
+            bucket_type=image.bucket_type, bucket_id=image.bucket_id,
+            media_asset_ids=[r["id"] for r in resources])
+        key = f"{image.bucket_type}/{image.bucket_id}"
+        if image.bucket_type == "Series" and key not in feeds and any(
+                r["attributes"]["style"] in ("itunes", "square-3000") for r in resources):
+            feeds[key] = layout.feed_file(image.bucket_type, image.bucket_id)
+            texts[feeds[key]] = render_feed_images(image.bucket_type, image.bucket_id, resources)
+    return {"images": images, "media_assets": assets, "feeds": feeds, "feed_texts": texts}
+
+
 def object_files(plan: BuildPlan) -> list[str]:
     """Every file the objects step writes (doit targets), manifest last."""
     lib = plan.library
@@ -154,10 +186,15 @@ def object_files(plan: BuildPlan) -> list[str]:
     files += [layout.object_file("Users", u) for u in lib.users]
     files += [layout.user_item_file(u, i) for u in lib.users for i in lib.items]
     files += list(legacy_links(plan))
-    return files + [layout.MANIFEST]
+    for image_id, podcast in plan.podcast.items():
+        files.append(layout.art19_file("images", image_id))
+        files += [layout.art19_file("media_assets", a.id) for a in podcast.assets]
+        if podcast.image.bucket_type == "Series":
+            files.append(layout.feed_file("Series", podcast.image.bucket_id))
+    return list(dict.fromkeys(files)) + [layout.MANIFEST]
 
 
-def manifest(plan: BuildPlan, output: Path) -> dict:
+def manifest(plan: BuildPlan, output: Path, podcast: dict | None = None) -> dict:
     """The index serve.py loads: every image (by tag) with its source facts and derivatives
     (``bytes`` read from disk; a derivative whose file is missing is left out), the tags of
     every owner's slots, and the failed sources."""
@@ -187,8 +224,10 @@ def manifest(plan: BuildPlan, output: Path) -> dict:
     for owner in plan.library.owners():
         owners[owner.kind][owner.id] = {t: plan.tags_of(owner.kind, owner.id, t)
                                         for t in IMAGE_TYPES if plan.tags_of(owner.kind, owner.id, t)}
+    podcast = podcast if podcast is not None else podcast_documents(plan, output)
     return {"version": MANIFEST_VERSION, "negotiate_format": plan.library.settings.negotiate_format,
             "images": images, "owners": owners,
+            "podcast": {k: podcast[k] for k in ("images", "media_assets", "feeds")},
             "failed": [{"source": s, "error": e} for s, e in sorted(plan.failed.items())]}
 
 
@@ -215,5 +254,16 @@ def write_objects(plan: BuildPlan, output: str | Path) -> dict:
         if (output / target).is_file():  # absent only if its render task failed
             atomic_link(output / target, output / link)
             count += 1
-    atomic_write_bytes(output / layout.MANIFEST, _dumps(manifest(plan, output)))
+    podcast = podcast_documents(plan, output)
+    for image_id, resource in podcast["images"].items():
+        atomic_write_bytes(output / layout.art19_file("images", image_id), _dumps(single_document(resource)))
+        count += 1
+    for asset_id, asset in podcast["media_assets"].items():
+        atomic_write_bytes(output / layout.art19_file("media_assets", asset_id),
+                           _dumps(single_document(asset["resource"])))
+        count += 1
+    for path, text in podcast["feed_texts"].items():
+        atomic_write_bytes(output / path, text.encode())
+        count += 1
+    atomic_write_bytes(output / layout.MANIFEST, _dumps(manifest(plan, output, podcast)))
     return {"files": count + 1}

@@ -66,12 +66,15 @@ class SourcePlan:
 @dataclass
 class BuildPlan:
     """The whole build: ``sources`` by tag, ``slot_tags`` by (kind, owner id, ImageType, index),
-    and ``failed`` source paths with the reason (their slots are left out of every object)."""
+    ``failed`` source paths with the reason (their slots are left out of every object), and the
+    ART19 ``podcast`` images with the ``base_url`` of their ``cdn_url``s."""
 
     library: Library
     sources: dict[str, SourcePlan] = field(default_factory=dict)
     slot_tags: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    podcast: dict = field(default_factory=dict)   # image id -> podcast.PodcastPlan
+    base_url: str = ""                            # prefix of ART19 cdn_url values
 
     def tag_of(self, kind: str, owner_id: str, image_type: str, index: int = 0) -> str | None:
         """The tag of an image slot, or None when the slot is empty or its source failed."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from .colors import parse_color
+from .jsonapi import JsonApiError, canonical_uuid, parse_ids
 from .formats import parse_format
 from .imagetypes import parse_image_type
 from .overlays import Decoration, parse_foreground_layer
@@ -62,6 +63,44 @@ class ObjectRequest:
     owner_id: str
     images: bool = False
     item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Art19Request:
+    """ART19 Content API (api-reference §5): ``GET /images``, ``/images/{id}``,
+    ``/media_assets``, ``/media_assets/{id}``. ``collection`` is ``images`` or
+    ``media_assets``; ``resource_id`` is set on the single routes, ``ids`` on the list routes."""
+
+    collection: str
+    resource_id: str | None = None
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoreRequest:
+    """A file of the content store, ``/images/{tag}/{name}`` (the ``cdn_url`` of a media
+    asset, or any derivative): ``file`` is its path under the output folder."""
+
+    file: str
+
+
+TAG_CHARS = frozenset("0123456789abcdef")
+
+
+def _art19(parts: list[str], pairs: list[tuple[str, str]]) -> Art19Request | StoreRequest:
+    collection = parts[0]
+    if len(parts) == 1:
+        return Art19Request(collection, ids=tuple(parse_ids(pairs)))
+    if len(parts) == 2:
+        resource_id = canonical_uuid(parts[1])
+        if resource_id is None:
+            raise JsonApiError(400, "Invalid id", f"{parts[1]!r} is not a UUID")
+        return Art19Request(collection, resource_id=resource_id)
+    if collection == "images" and len(parts) == 3 and len(parts[1]) == 32 and set(parts[1]) <= TAG_CHARS:
+        name = parts[2]
+        if name and set(name) <= ID_CHARS | {"."} and not name.startswith("."):
+            return StoreRequest(f"images/{parts[1]}/{name}")
+    raise NotFound("no such resource")
 
 
 def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int | None:
@@ -171,11 +210,11 @@ def _number(text: str, name: str) -> float:
     return value
 
 
-def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectRequest:
+def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectRequest | Art19Request | StoreRequest:
     """Parse a URL path (percent-decoded or not) and its query pairs into a route.
 
     Raises ``NotFound`` for an unknown route, id or image type, ``BadRequest`` for a malformed
-    number. Never touches the file system.
+    number, ``JsonApiError`` for a malformed ART19 request. Never touches the file system.
     """
     query = parse_query(pairs)
     parts = [unquote(p) for p in path.split("/") if p != ""]
@@ -183,6 +222,8 @@ def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectReque
         raise NotFound("no such resource")
     lower = [p.lower() for p in parts]
     n = len(parts)
+    if parts and parts[0] in ("images", "media_assets"):   # ART19 routes are lowercase (Rails)
+        return _art19(parts, pairs)
 
     if lower == ["userimage"]:
         user_id = query.get("userid")

@@ -30,7 +30,9 @@ from . import layout
 from .formats import FORMATS
 from .overlays import Decoration
 from .plan import Derivative
-from .request import BadRequest, ImageRequest, NotFound, ObjectRequest, parse
+from .jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, auth_error, check_credentials, \
+    collection_document, parse_authorization, single_document
+from .request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest, parse
 from .selection import FormatNotAvailable, select
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -68,6 +70,12 @@ class Index:
                                            image["quality"], derivatives)
         self.owners: dict[str, dict[str, dict[str, list[str]]]] = data["owners"]
         self.negotiate_format: bool = data.get("negotiate_format", False)
+        podcast = data.get("podcast", {})
+        self.art19 = {"images": podcast.get("images", {}),
+                      "media_assets": {i: a["resource"] for i, a in podcast.get("media_assets", {}).items()}}
+        self.store = {d.file: FORMATS[d.format].mime for image in self.images.values() for d in image.derivatives}
+        self.store.update({a["file"]: a["resource"]["attributes"]["content_type"]
+                           for a in podcast.get("media_assets", {}).values()})
         self.lower_ids = {kind: {i.lower(): i for i in ids} for kind, ids in self.owners.items()}
 
     def owner(self, kind: str, owner_id: str) -> tuple[str, dict[str, list[str]]]:
@@ -114,10 +122,16 @@ class App:
 
     ``strict_decorations``: answer 404 (naming what is missing) when a requested decoration was
     not precomputed, instead of the undecorated image with an ``X-Image-Not-Applied`` header.
+    ``art19_credentials``: ``[{"credential", "token", "buckets": ["Series/{id}", …] | None}]``;
+    when given, the ART19 JSON:API routes need ``Authorization: Token token="…",
+    credential="…"`` (401 without or wrong, 403 for a credential without access to the
+    bucket); None leaves them open (local use).
     """
 
-    def __init__(self, output: str | Path, reload_interval: float = 0.5, strict_decorations: bool = False):
+    def __init__(self, output: str | Path, reload_interval: float = 0.5, strict_decorations: bool = False,
+                 art19_credentials: list[dict] | None = None):
         self.strict_decorations = strict_decorations
+        self.credentials = art19_credentials
         self.output = Path(output).resolve()
         if not (self.output / layout.MANIFEST).is_file():
             raise FileNotFoundError(f"{self.output / layout.MANIFEST} not found: build first (doit)")
@@ -140,7 +154,13 @@ class App:
             index = self.indexes.current()
             if isinstance(route, ObjectRequest):
                 return self.object_response(request, index, route)
+            if isinstance(route, Art19Request):
+                return self.art19_response(request, index, route)
+            if isinstance(route, StoreRequest):
+                return self.store_response(request, index, route)
             return self.image_response(request, index, route)
+        except JsonApiError as exc:
+            return _jsonapi(exc.status, exc.to_document())
         except BadRequest as exc:
             return _text(400, str(exc))
         except (NotFound, FormatNotAvailable) as exc:
@@ -185,6 +205,50 @@ class App:
             response.headers["Vary"] = "Accept"
         return response
 
+    def art19_response(self, request: Request, index: Index, route: Art19Request) -> Response:
+        """JSON:API documents of ART19 images and media assets (api-reference §5)."""
+        resources = index.art19[route.collection]
+        allowed = self._art19_access(request)
+        if route.resource_id is not None:
+            resource = resources.get(route.resource_id)
+            if resource is None:
+                raise JsonApiError(404, "Not found", f"no {route.collection} with id {route.resource_id}")
+            if not allowed(index, route.collection, resource):
+                raise auth_error("forbidden")
+            return _jsonapi(200, single_document(resource, request.url))
+        found = [resources[i] for i in route.ids if i in resources]
+        return _jsonapi(200, collection_document([r for r in found if allowed(index, route.collection, r)],
+                                                 request.url))
+
+    def _art19_access(self, request: Request):
+        """Check the ``Authorization`` header (raises the 401 ``JsonApiError``); return a
+        predicate telling whether the credential may read a resource."""
+        if self.credentials is None:
+            return lambda index, collection, resource: True
+        header = request.headers.get("Authorization")
+        result = check_credentials(header, {c["credential"]: c["token"] for c in self.credentials})
+        if result != "ok":
+            raise auth_error(result)
+        credential = parse_authorization(header)[1]
+        buckets = next(c.get("buckets") for c in self.credentials if c["credential"] == credential)
+
+        def allowed(index: Index, collection: str, resource: dict) -> bool:
+            if buckets is None:
+                return True
+            image = resource if collection == "images" else \
+                index.art19["images"].get(resource["attributes"]["attachment_id"], {})
+            attributes = image.get("attributes", {})
+            return f"{attributes.get('bucket_type')}/{attributes.get('bucket_id')}" in buckets
+        return allowed
+
+    def store_response(self, request: Request, index: Index, route: StoreRequest) -> Response:
+        """A content-named file: immutable, whatever the query."""
+        mime = index.store.get(route.file)
+        if mime is None:
+            raise NotFound("no such file")
+        return self.file_response(request, route.file, mime, etag=route.file.split("/", 1)[1],
+                                  cache_control=IMMUTABLE)
+
     @staticmethod
     def negotiate(request: Request, image: ImageRecord) -> str | None:
         """The format for a request that names none: AVIF, then WebP when ``Accept`` lists it and
@@ -219,5 +283,32 @@ class App:
         return response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
 
 
+def _jsonapi(status: int, document: dict) -> Response:
+    return Response(json.dumps(document, ensure_ascii=False), status=status, mimetype=JSONAPI_TYPE)
+
+
 def _text(status: int, message: str) -> Response:
     return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+def load_credentials(path: str | Path) -> list[dict]:
+    """Read an ART19 credentials file: a YAML list of ``{credential, token, buckets}`` where
+    ``buckets`` (optional; absent = every bucket) lists ``"Series/{id}"``-style strings.
+    Raises ``ValueError`` naming the file and entry when malformed."""
+    import yaml
+    try:
+        entries = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read credentials: {exc}") from None
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: must be a list of {{credential, token, buckets}}")
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("credential"), str) \
+                or not isinstance(entry.get("token"), str) or set(entry) - {"credential", "token", "buckets"}:
+            raise ValueError(f"{path}: entry {i} must have string credential and token (and optional buckets)")
+        buckets = entry.get("buckets")
+        if buckets is not None and not (isinstance(buckets, list) and all(isinstance(b, str) for b in buckets)):
+            raise ValueError(f"{path}: entry {i}: buckets must be a list such as [Series/abc]")
+        out.append({"credential": entry["credential"], "token": entry["token"], "buckets": buckets})
+    return out

@@ -13,6 +13,7 @@ settings:
   negotiate_format: false          # serve AVIF/WebP by Accept when a request names no format
   variants:                        # extra derivatives: other formats at some sizes, decorations
     - {formats: [Png, Gif, Bmp, Avif], sizes: [{maxWidth: 320}]}
+  podcast: {format: Jpg, quality: 90, background_color: "#ffffff", base_url: ""}   # ART19 styles
   types:                           # per ImageType overrides of formats/qualities/sizes/variants
     Backdrop: {qualities: [80, 90], sizes: [{maxWidth: [480, 960, 1280, 1920, 2560, 3840]}]}
 ```
@@ -71,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "qualities": [90],
     "sizes": [{"maxWidth": [160, 320, 640, 1280]}],
     "variants": [_EVERY_FORMAT],
+    "podcast": {"format": "Jpg", "quality": 90, "background_color": "#ffffff", "base_url": ""},
     "types": {
         "Primary": {
             "qualities": [90, 96],
@@ -116,7 +118,8 @@ _VARIANT_KEYS = ("formats", "qualities", "sizes") + DECORATION_KEYS
 MAX_DECORATIONS_PER_VARIANT = 1000
 
 _PROFILE_KEYS = ("formats", "qualities", "sizes", "variants")
-_TOP_KEYS = ("quality", "background_color", "negotiate_format") + _PROFILE_KEYS + ("types",)
+_TOP_KEYS = ("quality", "background_color", "negotiate_format") + _PROFILE_KEYS + ("types", "podcast")
+_PODCAST_KEYS = ("format", "quality", "background_color", "base_url")
 
 
 @dataclass(frozen=True)
@@ -173,11 +176,29 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class PodcastSettings:
+    """How ART19 styles are encoded: ``format`` ``Jpg`` or ``Png`` (Apple accepts both),
+    ``quality`` 0–100, ``background_color`` RGB under transparent pixels (styles are RGB, no
+    alpha), ``base_url`` prefixed to each file's path in ``cdn_url`` (e.g. the CDN's origin;
+    the doit variable ``base_url=`` overrides it)."""
+
+    format: str = "Jpg"
+    quality: int = 90
+    background_color: tuple[int, int, int] = (255, 255, 255)
+    base_url: str = ""
+
+    def fingerprint(self) -> str:
+        """What changes style bytes (not ``base_url``, which only changes JSON)."""
+        return f"{RENDERER_VERSION}/{self.format}/{self.quality}/{self.background_color}"
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Validated settings: one ``Profile`` per ``ImageType``."""
+    """Validated settings: one ``Profile`` per ``ImageType``, and the podcast style settings."""
 
     profiles: dict[str, Profile]
     negotiate_format: bool = False
+    podcast: PodcastSettings = PodcastSettings()
 
     def profile(self, image_type: str) -> Profile:
         """The ``Profile`` for ``image_type`` (every ImageType has one)."""
@@ -393,4 +414,26 @@ def parse_settings(raw: Any) -> Settings:
     for name in types_raw:
         if name not in IMAGE_TYPES:
             raise SettingsError(("types", name), f"unknown ImageType {name!r} (known: {', '.join(IMAGE_TYPES)})")
-    return Settings(profiles, merged["negotiate_format"])
+    return Settings(profiles, merged["negotiate_format"], _podcast(raw.get("podcast")))
+
+
+def _podcast(raw: Any) -> PodcastSettings:
+    values = dict(DEFAULTS["podcast"])
+    if raw is not None:
+        if not isinstance(raw, dict):
+            raise SettingsError(("podcast",), "podcast must be a mapping with format, quality, background_color, base_url")
+        for key in raw:
+            if key not in _PODCAST_KEYS:
+                raise SettingsError(("podcast", key), f"unknown key {key!r} (known: {', '.join(_PODCAST_KEYS)})")
+        values.update(raw)
+    fmt = parse_format(str(values["format"]))
+    if fmt not in ("Jpg", "Png"):
+        raise SettingsError(("podcast", "format"), f"podcast styles are Jpg or Png (Apple Podcasts), got {values['format']!r}")
+    quality = _int_in(values["quality"], ("podcast", "quality"), 0, 100, "quality")
+    try:
+        background = parse_color(str(values["background_color"]))[:3]
+    except ValueError as exc:
+        raise SettingsError(("podcast", "background_color"), str(exc))
+    if not isinstance(values["base_url"], str):
+        raise SettingsError(("podcast", "base_url"), "base_url must be a string such as https://cdn.example.com")
+    return PodcastSettings(fmt, quality, background, values["base_url"].rstrip("/"))

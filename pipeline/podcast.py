@@ -1,0 +1,158 @@
+"""ART19 podcast artwork: plan, render and describe the media asset styles of each image.
+
+Source: seed 003 and api-reference §5. Each catalog ``podcast_images`` entry is one image with
+one media asset per style (``crop.STYLES``):
+
+- ``original``: the uploaded file, byte for byte;
+- ``stripped-original``: the same without metadata (``metadata.strip_metadata``; a JPEG's
+  pixels are not re-encoded);
+- ``regular``: the crop (or the centred square of side min(W, H)) at its own size;
+- ``thumb`` 100, ``square-400``, ``-640``, ``-888``, ``itunes`` 1400 (always, upscaled from a
+  smaller crop, since Apple requires 1400–3000 px) and ``square-3000`` only when the crop is at
+  least 3000×3000.
+
+Rendered styles are RGB (no alpha: transparent pixels over ``podcast.background_color``), sRGB,
+in ``podcast.format`` (Jpg or Png). Files live under ``images/{tag}/{style}.{ext}``; the tag is
+the MD5 of the source content, the crop and the podcast settings. One doit task per image.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from . import layout
+from .atomic import atomic_write_bytes
+from .catalog import Library, PodcastImage
+from .crop import SOURCE_STYLES, crop_box, produced_styles, style_size
+from .decode import decode
+from .errors import SourceError
+from .formats import FORMATS
+from .metadata import strip_metadata
+from .probe import Probe
+from .render import RESAMPLE, REDUCING_GAP, encode
+from .settings import PodcastSettings
+
+#: Namespace of the media asset ids: uuid5(namespace, "{image id}/{style}") is stable.
+ASSET_NAMESPACE = uuid.UUID("7d1f1d3a-5b8e-4d0e-9a57-3c1d2e6f8a90")
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One media asset: ``id`` (UUID), ``style``, ``file`` under the output folder, ``format``
+    (API name), ``width``/``height`` in pixels (the upright source size for the two source
+    styles)."""
+
+    id: str
+    style: str
+    file: str
+    format: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PodcastPlan:
+    """Everything one podcast render task needs."""
+
+    image: PodcastImage
+    tag: str
+    probe: Probe
+    box: tuple[int, int, int, int]
+    settings: PodcastSettings
+    assets: tuple[Asset, ...]
+
+    @property
+    def relpath(self) -> str:
+        return self.image.relpath
+
+
+def podcast_tag(probe: Probe, image: PodcastImage, settings: PodcastSettings) -> str:
+    """MD5 hex of the source content, the crop and the byte-affecting podcast settings."""
+    crop = image.crop.as_dict() if image.crop else None
+    return hashlib.md5(f"{probe.md5}\n{crop}\n{settings.fingerprint()}".encode()).hexdigest()
+
+
+def asset_id(image_id: str, style: str) -> str:
+    """The stable media asset id of ``style`` of image ``image_id``."""
+    return str(uuid.uuid5(ASSET_NAMESPACE, f"{image_id}/{style}"))
+
+
+def plan_podcast(library: Library, probes: dict[Path, Probe]) -> tuple[dict[str, PodcastPlan], dict[str, str]]:
+    """Plan every podcast image: ({image id: PodcastPlan}, {relpath: error} for failed sources)."""
+    plans, failed = {}, {}
+    settings = library.settings.podcast
+    for image in library.podcast_images.values():
+        probe = probes[image.path]
+        if probe.error:
+            failed[image.relpath] = probe.error
+            continue
+        tag = podcast_tag(probe, image, settings)
+        box = crop_box(image.crop, probe.width, probe.height)
+        box_w, box_h = box[2] - box[0], box[3] - box[1]
+        ext = FORMATS[settings.format].extension
+        assets = []
+        for style in produced_styles(box_w, box_h):
+            if style in SOURCE_STYLES:
+                fmt, (w, h) = probe.format, (probe.width, probe.height)
+                file = f"{layout.IMAGES_DIR}/{tag}/{style}.{FORMATS[fmt].extension}"
+            else:
+                fmt, (w, h) = settings.format, style_size(style, box_w, box_h)
+                file = f"{layout.IMAGES_DIR}/{tag}/{style}.{ext}"
+            assets.append(Asset(asset_id(image.id, style), style, file, fmt, w, h))
+        plans[image.id] = PodcastPlan(image, tag, probe, box, settings, tuple(assets))
+    return plans, failed
+
+
+def render_podcast(plan: PodcastPlan, output: str | Path) -> dict:
+    """Write every style of one podcast image; return doit values ``{"files", "bytes"}``.
+
+    Raises ``SourceError`` when the source changed since planning or cannot be decoded."""
+    output = Path(output)
+    try:
+        data = plan.image.path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{plan.relpath}: cannot read file: {exc.strerror}") from None
+    if hashlib.md5(data).hexdigest() != plan.probe.md5:
+        raise SourceError(f"{plan.relpath}: changed while the build was running; run the build again")
+    written = 0
+    cropped = None
+    for asset in plan.assets:
+        if asset.style == "original":
+            payload = data
+        elif asset.style == "stripped-original":
+            try:
+                payload = strip_metadata(data)
+            except ValueError as exc:
+                raise SourceError(f"{plan.relpath}: cannot strip metadata: {exc}") from None
+        else:
+            if cropped is None:
+                cropped = decode(data).crop(plan.box)
+            image = cropped if cropped.size == (asset.width, asset.height) else \
+                cropped.resize((asset.width, asset.height), RESAMPLE, reducing_gap=REDUCING_GAP)
+            if image.mode == "RGBA":
+                canvas = Image.new("RGB", image.size, plan.settings.background_color)
+                canvas.paste(image, mask=image.getchannel("A"))
+                image = canvas
+            payload = encode(image, asset.format, plan.settings.quality, plan.settings.background_color)
+        written += atomic_write_bytes(output / asset.file, payload)
+    return {"files": len(plan.assets), "bytes": written}
+
+
+def asset_attributes(plan: PodcastPlan, asset: Asset, file_size: int, base_url: str) -> dict:
+    """The ``media_assets`` attributes of one asset (api-reference §5): ``cdn_url`` is
+    ``base_url`` + ``/`` + the file's path under the output folder."""
+    stem = Path(plan.relpath).stem
+    name = Path(plan.relpath).name if asset.style in SOURCE_STYLES else \
+        f"{stem}-{asset.style}.{FORMATS[asset.format].extension}"
+    return {
+        "style": asset.style,
+        "cdn_url": f"{base_url}/{asset.file}",
+        "content_type": FORMATS[asset.format].mime,
+        "file_name": name,
+        "file_size": file_size,
+        "size_width": asset.width,
+        "size_height": asset.height,
+    }
