@@ -17,6 +17,14 @@ Modules, one concept each:
 - ``request``: parse an image request's path and query into a typed ``ImageRequest``.
 - ``server``: the WSGI application behind ``serve.py``.
 - ``build``: doit glue (tasks, progress reporter, prune).
+- ``colors``: ``backgroundColor`` parsing (CSS forms and Jellyfin's ``#aarrggbb``).
+- ``overlays``: Jellyfin's indicators and effects (``percentPlayed``, ``unplayedCount``, played
+  mark, ``blur``, ``foregroundLayer``, ``backgroundColor``) as pure Image → Image functions.
+- ``crop``: ART19 ``crop_data`` geometry and the media asset style sizes.
+- ``metadata``: ``stripped-original``: remove metadata blocks without re-encoding pixels.
+- ``podcast``: plan and render ART19 images' media assets.
+- ``jsonapi``: ART19 Content API documents, ``ids[]`` parsing, errors, token auth.
+- ``feeds``: Podcasting 2.0 ``<podcast:image>`` and ``<itunes:image>`` lines (jinja2).
 """
 
 #: Version of the renderer. Bump it whenever a change in ``render`` (or in the libraries'
