@@ -83,6 +83,7 @@ class Owner:
     type: str
     parent: str | None = None
     images: dict[str, list[ImageSlot]] = field(default_factory=dict)
+    position: int = 0          # index in the catalog's list (for error locations)
 
     def slots(self) -> list[ImageSlot]:
         """Every image slot, in ImageType order then index."""
@@ -129,6 +130,7 @@ class _Located:
 
     def __init__(self, root_node):
         self.lines: dict[tuple, int] = {}
+        self.raw: dict[tuple, str] = {}   # scalars as written (no YAML 1.1 typing: 0123 stays 0123)
         self.duplicates: list[tuple[tuple, int]] = []
         if root_node is not None:
             self._walk(root_node, ())
@@ -143,7 +145,9 @@ class _Located:
                     self.duplicates.append((path + (key,), key_node.start_mark.line + 1))
                 seen.add(key)
                 self._walk(value_node, path + (key,))
-                self.lines.setdefault(path + (key,), key_node.start_mark.line + 1)
+                self.lines[path + (key,)] = key_node.start_mark.line + 1  # errors name the key's line
+        elif isinstance(node, yaml.ScalarNode):
+            self.raw[path] = node.value
         elif isinstance(node, yaml.SequenceNode):
             for i, child in enumerate(node.value):
                 self._walk(child, path + (i,))
@@ -166,6 +170,11 @@ def field_name(path: tuple) -> str:
 class _Checker:
     def __init__(self, file: Path, located: _Located):
         self.file, self.located, self.errors = file, located, []
+
+    def raw(self, path: tuple, value: Any) -> Any:
+        """A scalar as written in the file (so ``id: 0123`` is ``"0123"``), else ``value``."""
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return self.located.raw.get(path, value) if numeric else value
 
     def fail(self, path: tuple, message: str):
         self.errors.append(CatalogError(self.file, self.located.line(path), field_name(path), message))
@@ -254,7 +263,7 @@ def _podcast_images(check: _Checker, entries: Any, root: Path, items: dict, user
         if not isinstance(bucket, dict) or set(bucket) != {"type", "id"}:
             check.fail(where + ("bucket",), "bucket must be {type: Series, id: <id>}")
             continue
-        bucket_type, bucket_id = str(bucket["type"]), str(bucket["id"])
+        bucket_type, bucket_id = str(bucket["type"]), str(check.raw(where + ("bucket", "id"), bucket["id"]))
         if bucket_type not in BUCKET_TYPES:
             check.fail(where + ("bucket", "type"), f"unknown bucket type {bucket_type!r} "
                                                    f"(known: {', '.join(BUCKET_TYPES)})")
@@ -305,7 +314,8 @@ def _user_data(check: _Checker, entries: Any, items: dict, users: dict) -> dict:
         for key in entry:
             if key not in _USER_DATA_KEYS:
                 check.fail(where + (key,), f"unknown key (known: {', '.join(_USER_DATA_KEYS)})")
-        user, item = str(entry.get("user")), str(entry.get("item"))
+        user = str(check.raw(where + ("user",), entry.get("user")))
+        item = str(check.raw(where + ("item",), entry.get("item")))
         if user not in users:
             check.fail(where + ("user",), f"user {entry.get('user')!r} does not exist")
         if item not in items:
@@ -349,7 +359,7 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
         for key in entry:
             if key not in allowed:
                 check.fail(where + (key,), f"unknown key (known: {', '.join(allowed)})")
-        owner_id = entry.get("id")
+        owner_id = check.raw(where + ("id",), entry.get("id"))
         if not isinstance(owner_id, (str, int)) or isinstance(owner_id, bool) \
                 or not ID_PATTERN.match(str(owner_id)):
             check.fail(where + ("id",), f"id must match [A-Za-z0-9_-]+, got {owner_id!r}")
@@ -361,10 +371,10 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
         item_type = entry.get("type", "User" if kind == "Users" else None)
         if kind == "Items" and item_type not in ITEM_TYPES:
             check.fail(where + ("type",), f"unknown item type {item_type!r} (known: {', '.join(ITEM_TYPES)})")
-        parent = entry.get("parent")
+        parent = check.raw(where + ("parent",), entry.get("parent"))
         if parent is not None:
             parent = str(parent)
-        owner = Owner(kind, owner_id, str(entry.get("name") or owner_id), str(item_type), parent)
+        owner = Owner(kind, owner_id, str(entry.get("name") or owner_id), str(item_type), parent, position=i)
         owner.images = _images(check, entry.get("images"), where + ("images",), root)
         owners[owner_id] = owner
     return owners
@@ -419,7 +429,7 @@ def _source(check: _Checker, rel: Any, path: tuple, root: Path) -> Path | None:
 
 
 def _check_parents(check: _Checker, items: dict[str, Owner]):
-    index_of = {item_id: i for i, item_id in enumerate(items)}
+    index_of = {item_id: item.position for item_id, item in items.items()}
     for item in items.values():
         if item.parent is not None and item.parent not in items:
             check.fail(("items", index_of[item.id], "parent"), f"parent {item.parent!r} does not exist")

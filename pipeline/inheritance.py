@@ -12,7 +12,8 @@ ancestors nearest first (Episode → Season → Series):
 - Primary: Episode → ``ParentPrimaryImageItemId``/``ParentPrimaryImageTag`` (the Season's, else
   the Series'). ``SeriesPrimaryImageTag``/``SeriesThumbImageTag`` for Episodes and Seasons,
   ``AlbumPrimaryImageTag`` for Audio (these are set even when the item has its own image).
-- ``Parent*`` fields only for a type the item lacks itself; a Series inherits nothing.
+- ``Parent*`` fields only for a type the item lacks itself; a Series inherits nothing, and the
+  walk stops at the first Series (folders above it do not count).
 """
 
 from .catalog import Library, Owner, ancestors
@@ -29,6 +30,10 @@ def inherited_fields(plan: BuildPlan, item: Owner) -> dict[str, object]:
         return {}
     library: Library = plan.library
     parents = ancestors(library, item)
+    for i, parent in enumerate(parents):   # Jellyfin stops at the Series: nothing above it counts
+        if parent.type == "Series":
+            parents = parents[: i + 1]
+            break
 
     def own(owner: Owner, image_type: str) -> list[str]:
         return plan.tags_of("Items", owner.id, image_type)

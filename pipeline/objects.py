@@ -91,7 +91,7 @@ def image_infos(plan: BuildPlan, owner: Owner) -> list[dict]:
                     "ImageType": image_type,
                     "ImageIndex": index if multi else None,
                     "ImageTag": tag,
-                    "Path": source.relpath,
+                    "Path": plan.slot_paths.get((owner.kind, owner.id, image_type, index), source.relpath),
                     "BlurHash": source.probe.blurhash,
                     "Width": source.probe.width,
                     "Height": source.probe.height,

@@ -72,6 +72,7 @@ class BuildPlan:
     library: Library
     sources: dict[str, SourcePlan] = field(default_factory=dict)
     slot_tags: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
+    slot_paths: dict[tuple[str, str, str, int], str] = field(default_factory=dict)  # catalog relpath
     failed: dict[str, str] = field(default_factory=dict)
     podcast: dict = field(default_factory=dict)   # image id -> podcast.PodcastPlan
     base_url: str = ""                            # prefix of ART19 cdn_url values
@@ -100,16 +101,22 @@ def image_tag(probe: Probe, profile: Profile) -> str:
 
 
 def plan_derivatives(tag: str, probe: Probe, profile: Profile) -> tuple[Derivative, ...]:
-    """Every file of one source: the original copy, then each distinct (size, format, quality,
-    decoration) of the profile's base and variants.
+    """Every file of one source: the original copy (for a source in a format browsers do not
+    all read, such as TIFF, a full-size rendering instead), then each distinct (size, format,
+    quality, decoration) of the profile's base and variants.
 
     ``Original`` in a format list means the source's own format. Sizes follow
     ``sizing.output_size`` (never larger than the source); requests that give the same pixel
     size share one file. Lossless formats get one file per size, lossy ones one per quality.
     """
     files: dict[str, Derivative] = {}
-    original = Derivative(layout.original_file(tag, probe.format), probe.width, probe.height,
-                          probe.format, None, original=True)
+    if probe.native:
+        original = Derivative(layout.original_file(tag, probe.format), probe.width, probe.height,
+                              probe.format, None, original=True)
+    else:  # e.g. TIFF: publish a full-size rendering in the format it is published as
+        quality = profile.quality if FORMATS[probe.format].lossy else None
+        original = Derivative(layout.derivative_file(tag, probe.width, probe.height, probe.format, quality),
+                              probe.width, probe.height, probe.format, quality, requests=(SizeRequest(),))
     files[original.file] = original
     for variant in profile.all_variants():
         formats = list(dict.fromkeys(probe.format if f == ORIGINAL else f for f in variant.formats))
@@ -148,6 +155,7 @@ def make_plan(library: Library, probes: dict[Path, Probe]) -> BuildPlan:
                     continue
                 source = _source_plan(plan, slot, probe, library.settings.profile(image_type))
                 plan.slot_tags[(owner.kind, owner.id, image_type, index)] = source.tag
+                plan.slot_paths[(owner.kind, owner.id, image_type, index)] = slot.relpath
                 index += 1
     return plan
 

@@ -95,6 +95,8 @@ def plan_podcast(library: Library, probes: dict[Path, Probe]) -> tuple[dict[str,
         ext = FORMATS[settings.format].extension
         assets = []
         for style in produced_styles(box_w, box_h):
+            if style in SOURCE_STYLES and not probe.native:
+                continue  # ART19: "May not be available, depending on … file type"
             if style in SOURCE_STYLES:
                 fmt, (w, h) = probe.format, (probe.width, probe.height)
                 file = f"{layout.IMAGES_DIR}/{tag}/{style}.{FORMATS[fmt].extension}"

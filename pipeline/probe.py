@@ -17,10 +17,10 @@ import blurhash
 from . import RENDERER_VERSION
 from .decode import decode, open_image, upright_size
 from .errors import SourceError
-from .formats import source_format
+from .formats import FORMATS, source_format
 from .atomic import atomic_write_bytes
 
-_CACHE_VERSION = f"1/{RENDERER_VERSION}"
+_CACHE_VERSION = f"2/{RENDERER_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class Probe:
     """What the plan needs to know of one source file.
 
     ``md5``: hex of the file bytes; ``size``: bytes; ``width``/``height``: upright pixels;
-    ``format``: the API format of the file (``Jpg``, ``Png``…); ``alpha``: has transparent
+    ``format``: the API format of the file (``Jpg``, ``Png``…; for a file in another format
+    such as TIFF, the format it is published in, and ``native`` is False); ``alpha``: has transparent
     pixels; ``blurhash``: BlurHash string; ``error``: why the file cannot be used (then the
     other fields are empty).
     """
@@ -41,6 +42,7 @@ class Probe:
     alpha: bool = False
     blurhash: str = ""
     error: str = ""
+    native: bool = True
 
 
 def probe_bytes(data: bytes) -> Probe:
@@ -57,7 +59,9 @@ def probe_bytes(data: bytes) -> Probe:
         hash_ = blurhash.encode(small.convert("RGB"), x_components=x, y_components=y)
     except SourceError as exc:
         return Probe(md5=md5, size=len(data), error=str(exc))
-    return Probe(md5, len(data), width, height, source_format(fmt, alpha), alpha, hash_)
+    published = source_format(fmt, alpha)
+    native = FORMATS[published].pillow == fmt or (published == "Jpg" and fmt == "MPO")
+    return Probe(md5, len(data), width, height, published, alpha, hash_, native=native)
 
 
 def probe_file(path: Path) -> Probe:
@@ -86,10 +90,13 @@ def probe_all(paths: list[Path], cache_file: Path, progress=None) -> dict[Path, 
         except OSError:
             stats[path] = None
         entry = cache.get(str(path))
-        if entry and stats[path] and entry["stat"] == stats[path]:
-            results[path] = Probe(**entry["probe"])
-        else:
-            todo.append(path)
+        try:
+            if stats[path] and entry["stat"] == stats[path]:
+                results[path] = Probe(**entry["probe"])
+                continue
+        except (KeyError, TypeError):
+            pass  # absent or malformed entry: probe again
+        todo.append(path)
     if todo:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             for n, (path, result) in enumerate(zip(todo, pool.map(probe_file, todo)), 1):
@@ -108,6 +115,7 @@ def _read_cache(cache_file: Path) -> dict:
         data = json.loads(cache_file.read_text())
     except (OSError, ValueError):
         return {}
-    if data.get("version") != _CACHE_VERSION:
+    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION:
         return {}
-    return data.get("entries", {})
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}

@@ -6,6 +6,7 @@ parameters (``api_key``, ``UserId``, ``DeviceId`` …) are ignored; ``ChapterIma
 a size, quality or index that is not a non-negative integer is a 400.
 """
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -16,6 +17,7 @@ from .imagetypes import parse_image_type
 from .overlays import Decoration, parse_foreground_layer
 from .sizing import SizeRequest
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")   # ASCII digits only: int() also takes 1_000 and ３００
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -107,10 +109,9 @@ def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int |
     raw = query.get(name.lower())
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+    if not _INTEGER.fullmatch(raw):
+        raise BadRequest(f"{name} must be an integer, got {raw!r}")
+    value = int(raw)
     if value < low or (high is not None and value > high):
         bounds = f"{low}–{high}" if high is not None else f"≥ {low}"
         raise BadRequest(f"{name} must be {bounds}, got {value}")
@@ -118,10 +119,9 @@ def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int |
 
 
 def _segment_int(text: str, name: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {text!r}") from None
+    if not _INTEGER.fullmatch(text):
+        raise BadRequest(f"{name} must be an integer, got {text!r}")
+    value = int(text)
     if value < 0:
         raise BadRequest(f"{name} must be ≥ 0, got {value}")
     return value
@@ -194,10 +194,9 @@ def _decoration(raw: dict[str, str]) -> Decoration:
 
 
 def _whole(text: str, name: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {text!r}") from None
+    if not _INTEGER.fullmatch(text):
+        raise BadRequest(f"{name} must be an integer, got {text!r}")
+    return int(text)
 
 
 def _number(text: str, name: str) -> float:

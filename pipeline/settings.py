@@ -395,7 +395,8 @@ def parse_settings(raw: Any) -> Settings:
         raise SettingsError(("types",), "types must be a mapping of ImageType to overrides")
     profiles = {}
     for image_type in IMAGE_TYPES:
-        override = types_raw.get(image_type) or {}
+        override = types_raw.get(image_type)
+        override = {} if override is None else override
         where = ("types", image_type)
         if not isinstance(override, dict):
             raise SettingsError(where, "must be a mapping with formats, qualities and/or sizes")
