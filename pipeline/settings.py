@@ -44,7 +44,9 @@ Why the defaults (api-reference §3, what real clients request):
   (backgrounds of detail pages); Logo on white and near-black for Jpg.
 
 A catalog that sets ``formats``, ``qualities``, ``sizes`` or ``variants`` at the top level and
-no ``types`` gets those values for every ImageType, and no default variants.
+no ``types`` gets those values for every ImageType, and no default variants. Otherwise the
+default per-type entries stay, and a catalog's entry under ``types`` overrides only the keys
+it names.
 """
 
 import hashlib
@@ -390,9 +392,17 @@ def parse_settings(raw: Any) -> Settings:
 
     if not isinstance(merged["negotiate_format"], bool):
         raise SettingsError(("negotiate_format",), "negotiate_format must be true or false")
-    types_raw = raw.get("types", {} if customised else DEFAULTS["types"])
+    types_raw = raw.get("types", {})
     if not isinstance(types_raw, dict):
         raise SettingsError(("types",), "types must be a mapping of ImageType to overrides")
+    if not customised:  # the default per-type entries stay; a catalog's entry overrides the keys it names
+        merged_types = {t: dict(v) for t, v in DEFAULTS["types"].items()}
+        for name, entry in types_raw.items():
+            if entry is None:
+                merged_types.setdefault(name, {})
+            else:
+                merged_types[name] = {**merged_types.get(name, {}), **entry} if isinstance(entry, dict) else entry
+        types_raw = merged_types
     profiles = {}
     for image_type in IMAGE_TYPES:
         override = types_raw.get(image_type)

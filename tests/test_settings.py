@@ -126,21 +126,28 @@ def test_global_keys_with_types_override_per_type_only_for_named_types_and_keys(
         ("Original", "Jpg", "Webp"), (70,), ("maxWidth=500",))
 
 
-def test_explicit_types_replace_the_default_types():
-    """`types:` is one key: giving it replaces DEFAULTS["types"] as a whole, and a per-type entry
-    falls back to the *global* values for the keys it does not name."""
+def test_a_type_entry_overrides_only_the_keys_it_names():
+    """Without global profile keys, the default per-type entries stay, and a catalog's entry for
+    a type overrides only the keys it names."""
     settings = parse_settings({"types": {"Primary": {"qualities": [50]}}})
+    default = parse_settings(None)
     primary = settings.profile("Primary")
     assert primary.qualities == (50,)
-    assert described(primary) == GENERAL_LADDER          # not the default card (fill) ladder
-    assert settings.profile("Backdrop").qualities == (90,)  # default Backdrop override gone too
-    assert described(settings.profile("Backdrop")) == GENERAL_LADDER
+    assert primary.sizes == default.profile("Primary").sizes          # the default card ladder stays
+    assert settings.profile("Backdrop") == default.profile("Backdrop")
+
+
+def test_global_keys_with_types_drop_the_default_types():
+    settings = parse_settings({"qualities": [70], "types": {"Primary": {"qualities": [50]}}})
+    assert settings.profile("Primary").qualities == (50,)
+    assert described(settings.profile("Primary")) == GENERAL_LADDER
+    assert settings.profile("Backdrop").qualities == (70,)
 
 
 @pytest.mark.parametrize("override", [None, {}], ids=["null", "empty-mapping"])
-def test_empty_type_entry_means_global_values(override):
+def test_empty_type_entry_keeps_the_type_defaults(override):
     profile = parse_settings({"types": {"Primary": override}}).profile("Primary")
-    assert (profile.qualities, described(profile)) == ((90,), GENERAL_LADDER)
+    assert profile == parse_settings(None).profile("Primary")
 
 
 def test_explicit_defaults_give_the_default_settings():
