@@ -2,23 +2,34 @@
 
     python serve.py --output output --host 127.0.0.1 --port 8096
 
-The routing, selection and caching logic lives in pipeline.server; this is the entry point.
+The routing, selection and caching logic lives in pipeline.server (a WSGI app); this entry point
+runs it on Granian (a Rust HTTP server) with one worker process per core.
 """
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from waitress import serve
+from granian import Granian
+from granian.constants import Interfaces
 
 from pipeline.server import App, load_credentials
 
+ROOT = Path(__file__).resolve().parent
+
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1].strip() or None)
+    parser = argparse.ArgumentParser(description="Serve a built output folder with the Jellyfin/Emby "
+                                                 "image API's URLs and the ART19 image routes.")
     parser.add_argument("--output", default="output", help="the built folder (default: output)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8096, help="port (default: 8096, Jellyfin's)")
-    parser.add_argument("--threads", type=int, default=8, help="worker threads (default: 8)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: one per core)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="Python threads per worker (default: 2; answers are CPU-bound and "
+                             "files are small, so more threads mostly add contention)")
     parser.add_argument("--strict-decorations", action="store_true",
                         help="answer 404 for a decoration (percentPlayed, blur, …) that was not "
                              "precomputed, instead of the plain image with an X-Image-Not-Applied header")
@@ -26,14 +37,21 @@ def main(argv=None) -> int:
                         help="YAML list of {credential, token, buckets} that may read the ART19 "
                              "routes (/images, /media_assets); without it they are open")
     args = parser.parse_args(argv)
-    try:
-        credentials = load_credentials(args.art19_credentials) if args.art19_credentials else None
-        app = App(args.output, strict_decorations=args.strict_decorations, art19_credentials=credentials)
+    try:  # fail here, with a clear message, rather than in every worker
+        if args.art19_credentials:
+            load_credentials(args.art19_credentials)
+        App(args.output)
     except (FileNotFoundError, ValueError) as exc:
         print(f"serve.py: {exc}", file=sys.stderr)
         return 2
-    print(f"serving {app.output} on http://{args.host}:{args.port}/", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="pipeline-serve")
+    os.environ["PIPELINE_OUTPUT"] = str(Path(args.output).resolve())
+    os.environ["PIPELINE_STRICT_DECORATIONS"] = "1" if args.strict_decorations else ""
+    os.environ["PIPELINE_ART19_CREDENTIALS"] = str(Path(args.art19_credentials).resolve()) if args.art19_credentials else ""
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    print(f"serving {os.environ['PIPELINE_OUTPUT']} on http://{args.host}:{args.port}/", flush=True)
+    Granian("pipeline.server:app_from_environment", factory=True, interface=Interfaces.WSGI,
+            address=args.host, port=args.port, workers=args.workers, working_dir=ROOT,
+            blocking_threads=args.threads, backpressure=args.threads * 16, log_access=False).serve()
     return 0
 
 

@@ -36,6 +36,7 @@ from .request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectReq
 from .selection import FormatNotAvailable, select
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_SIZE = 50_000   # resolved answers kept per index (cleared when full)
 REVALIDATE = "public, no-cache"
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -136,6 +137,8 @@ class App:
         if not (self.output / layout.MANIFEST).is_file():
             raise FileNotFoundError(f"{self.output / layout.MANIFEST} not found: build first (doit)")
         self.indexes = IndexHolder(self.output, reload_interval)
+        self._cache: dict = {}
+        self._cache_index = None
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -146,27 +149,49 @@ class App:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        """Route one request; every error becomes a 4xx with a plain-text reason."""
+        """Route one request; every error becomes a 4xx with a plain-text (or JSON:API) reason.
+
+        Image, object and store answers are a pure function of (path, query, ``Accept`` when
+        negotiating) for one index, so their resolution is cached until the index changes;
+        conditional and range handling runs on every request."""
+        if request.method not in ("GET", "HEAD"):
+            return MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_response(request.environ)
+        index = self.indexes.current()
+        if index is not self._cache_index:
+            self._cache, self._cache_index = {}, index
+        key = (request.path, request.query_string,
+               request.headers.get("Accept") if index.negotiate_format else None)
+        resolved = self._cache.get(key)
+        if resolved is None:
+            resolved = self.resolve(request, index)
+            if isinstance(resolved, Response):      # ART19 JSON:API: depends on Authorization
+                return resolved
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = resolved
+        if isinstance(resolved, Failure):
+            return _text(resolved.status, resolved.message)
+        return self.file_response(request, resolved)
+
+    def resolve(self, request: Request, index: Index) -> "Resolved | Failure | Response":
+        """Parse and answer a request without touching the file's bytes."""
         try:
             route = parse(request.path, list(request.args.items(multi=True)))
-            if request.method not in ("GET", "HEAD"):
-                raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
-            index = self.indexes.current()
             if isinstance(route, ObjectRequest):
-                return self.object_response(request, index, route)
+                return self.object_answer(index, route)
             if isinstance(route, Art19Request):
                 return self.art19_response(request, index, route)
             if isinstance(route, StoreRequest):
-                return self.store_response(request, index, route)
-            return self.image_response(request, index, route)
+                return self.store_answer(index, route)
+            return self.image_answer(request, index, route)
         except JsonApiError as exc:
             return _jsonapi(exc.status, exc.to_document())
         except BadRequest as exc:
-            return _text(400, str(exc))
+            return Failure(400, str(exc))
         except (NotFound, FormatNotAvailable) as exc:
-            return _text(404, str(exc))
+            return Failure(404, str(exc))
 
-    def object_response(self, request: Request, index: Index, route: ObjectRequest) -> Response:
+    def object_answer(self, index: Index, route: ObjectRequest) -> "Resolved":
         owner_id, _ = index.owner(route.kind, route.owner_id)
         if route.item_id is not None:
             item_id, _ = index.owner("Items", route.item_id)
@@ -175,9 +200,9 @@ class App:
             rel = layout.image_infos_file(owner_id)
         else:
             rel = layout.object_file(route.kind, owner_id)
-        return self.file_response(request, rel, JSON_TYPE, etag=None, cache_control=REVALIDATE)
+        return self._resolved(rel, JSON_TYPE, None, REVALIDATE, {})
 
-    def image_response(self, request: Request, index: Index, route: ImageRequest) -> Response:
+    def image_answer(self, request: Request, index: Index, route: ImageRequest) -> "Resolved":
         owner_id, slots = index.owner(route.kind, route.owner_id)
         tags = slots.get(route.image_type, [])
         if route.index >= len(tags):
@@ -192,18 +217,21 @@ class App:
             raise NotFound(f"not precomputed for this image: {not_applied}")
         d = choice.derivative
         strong = route.tag is not None and route.tag.lower() == image.tag
-        etag = f"{image.tag}-{d.format.lower()}" if negotiated else image.tag
-        response = self.file_response(request, d.file, FORMATS[d.format].mime, etag=etag,
-                                      cache_control=IMMUTABLE if strong else REVALIDATE)
-        response.headers["X-Image-Size"] = f"{d.width}x{d.height}"
-        response.headers["X-Image-Fit"] = choice.fit
+        headers = {"X-Image-Size": f"{d.width}x{d.height}", "X-Image-Fit": choice.fit}
         if not d.decoration.is_empty():
-            response.headers["X-Image-Decoration"] = d.decoration.key()
+            headers["X-Image-Decoration"] = d.decoration.key()
         if not_applied:
-            response.headers["X-Image-Not-Applied"] = not_applied
+            headers["X-Image-Not-Applied"] = not_applied
         if negotiated:
-            response.headers["Vary"] = "Accept"
-        return response
+            headers["Vary"] = "Accept"
+        etag = f"{image.tag}-{d.format.lower()}" if negotiated else image.tag
+        return self._resolved(d.file, FORMATS[d.format].mime, etag, IMMUTABLE if strong else REVALIDATE, headers)
+
+    def _resolved(self, rel: str, mime: str, etag: str | None, cache_control: str, headers: dict) -> "Resolved":
+        path = layout.resolve_inside(self.output, rel)
+        if path is None:
+            raise NotFound("no such file")
+        return Resolved(str(path), mime, etag, cache_control, headers)
 
     def art19_response(self, request: Request, index: Index, route: Art19Request) -> Response:
         """JSON:API documents of ART19 images and media assets (api-reference §5)."""
@@ -241,13 +269,12 @@ class App:
             return f"{attributes.get('bucket_type')}/{attributes.get('bucket_id')}" in buckets
         return allowed
 
-    def store_response(self, request: Request, index: Index, route: StoreRequest) -> Response:
+    def store_answer(self, index: Index, route: StoreRequest) -> "Resolved":
         """A content-named file: immutable, whatever the query."""
         mime = index.store.get(route.file)
         if mime is None:
             raise NotFound("no such file")
-        return self.file_response(request, route.file, mime, etag=route.file.split("/", 1)[1],
-                                  cache_control=IMMUTABLE)
+        return self._resolved(route.file, mime, route.file.split("/", 1)[1], IMMUTABLE, {})
 
     @staticmethod
     def negotiate(request: Request, image: ImageRecord) -> str | None:
@@ -260,27 +287,44 @@ class App:
                 return fmt
         return None
 
-    def file_response(self, request: Request, rel: str, mimetype: str, etag: str | None,
-                      cache_control: str) -> Response:
-        """Stream ``output/rel`` with conditional and range handling. Raises ``NotFound`` when the
-        path leaves the output folder or the file is missing."""
-        path = layout.resolve_inside(self.output, rel)
-        if path is None:
-            raise NotFound("no such file")
+    def file_response(self, request: Request, resolved: "Resolved") -> Response:
+        """Stream a resolved file with conditional and range handling (Werkzeug); 404 when the
+        file vanished (a pruned tag)."""
         try:
-            f = open(path, "rb")
+            f = open(resolved.path, "rb")
         except OSError:
-            raise NotFound("no such file") from None
+            return _text(404, "no such file")
         st = os.fstat(f.fileno())
-        response = Response(wrap_file(request.environ, f), mimetype=mimetype, direct_passthrough=True)
+        response = Response(wrap_file(request.environ, f), mimetype=resolved.mime, direct_passthrough=True)
         response.content_length = st.st_size
         response.last_modified = int(st.st_mtime)
-        response.headers["Cache-Control"] = cache_control
-        response.headers["Accept-Ranges"] = "bytes"
-        if etag is None:
-            etag = f"{st.st_size:x}-{st.st_mtime_ns:x}"
-        response.set_etag(etag)
+        headers = response.headers
+        headers["Cache-Control"] = resolved.cache_control
+        headers["Accept-Ranges"] = "bytes"
+        for name, value in resolved.headers.items():
+            headers[name] = value
+        response.set_etag(resolved.etag or f"{st.st_size:x}-{st.st_mtime_ns:x}")
         return response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a request's answer is: absolute ``path``, ``mime``, ``etag`` (None: from size and
+    mtime), ``cache_control`` and extra response ``headers``."""
+
+    path: str
+    mime: str
+    etag: str | None
+    cache_control: str
+    headers: dict
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A 4xx answer: ``status`` and the plain-text ``message``."""
+
+    status: int
+    message: str
 
 
 def _jsonapi(status: int, document: dict) -> Response:
@@ -312,3 +356,13 @@ def load_credentials(path: str | Path) -> list[dict]:
             raise ValueError(f"{path}: entry {i}: buckets must be a list such as [Series/abc]")
         out.append({"credential": entry["credential"], "token": entry["token"], "buckets": buckets})
     return out
+
+
+def app_from_environment() -> App:
+    """The ``App`` that serve.py's worker processes run, configured by environment variables:
+    ``PIPELINE_OUTPUT`` (folder), ``PIPELINE_STRICT_DECORATIONS`` ("1" or empty),
+    ``PIPELINE_ART19_CREDENTIALS`` (credentials file or empty)."""
+    credentials = os.environ.get("PIPELINE_ART19_CREDENTIALS")
+    return App(os.environ["PIPELINE_OUTPUT"],
+               strict_decorations=os.environ.get("PIPELINE_STRICT_DECORATIONS") == "1",
+               art19_credentials=load_credentials(credentials) if credentials else None)
