@@ -29,9 +29,30 @@ def atomic_write_bytes(path: Path, data: bytes) -> int:
     return len(data)
 
 
-def atomic_link(source: Path, path: Path) -> None:
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """``atomic_write_bytes`` unless ``path`` already holds exactly ``data`` (an incremental
+    build then leaves unchanged JSON objects alone: same mtime, nothing for a CDN to re-upload).
+    Returns whether it wrote."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    atomic_write_bytes(path, data)
+    return True
+
+
+def atomic_link(source: str | Path, path: str | Path) -> bool:
     """Publish ``source``'s bytes at ``path`` atomically: a hard link when the file system allows
-    it (no extra space), else a copy. Both are plain files to a static host."""
+    it (no extra space), else a copy. Both are plain files to a static host. Does nothing (and
+    returns False) when ``path`` is already that file, or when ``source`` does not exist."""
+    try:
+        if os.path.samefile(source, path):
+            return False
+    except FileNotFoundError:
+        if not os.path.exists(source):
+            return False
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = _temp_name(path)
     temp.unlink(missing_ok=True)
@@ -44,3 +65,4 @@ def atomic_link(source: Path, path: Path) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    return True

@@ -81,7 +81,7 @@ def render_tasks(plan: BuildPlan, output: Path):
             "title": lambda task, s=source: f"render {s.relpath} ({s.image_type}, {len(s.derivatives)} files)",
             "actions": [(_render_action, [source, str(output)])],
             "file_dep": [str(source.path)],
-            "targets": [str(output / d.file) for d in source.derivatives],
+            "targets": [f"{output}/{d.file}" for d in source.derivatives],  # str: pathlib is slow here
             "uptodate": [config_changed(source.profile.fingerprint())],
             "clean": True,
         }
@@ -91,7 +91,7 @@ def render_tasks(plan: BuildPlan, output: Path):
             "title": lambda task, p=podcast: f"render {p.relpath} (podcast image, {len(p.assets)} styles)",
             "actions": [(_render_action, [podcast, str(output)])],
             "file_dep": [str(podcast.image.path)],
-            "targets": [str(output / a.file) for a in podcast.assets],
+            "targets": [f"{output}/{a.file}" for a in podcast.assets],
             "uptodate": [config_changed(podcast.tag)],
             "clean": True,
         }
@@ -115,7 +115,7 @@ def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
         "actions": [(write_objects, [plan, str(output)])],
         "task_dep": [f"render:{tag}" for tag in plan.sources] + [f"render:podcast-{i}" for i in plan.podcast],
         "file_dep": [str(catalog)],
-        "targets": [str(output / f) for f in object_files(plan)],
+        "targets": [f"{output}/{f}" for f in object_files(plan)],
         "uptodate": [config_changed(state)],
         "clean": True,
     }

@@ -6,11 +6,12 @@ Shapes follow api-reference §2: ``BaseItemDto`` image fields (PascalCase, nulls
 """
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
 from . import layout
-from .atomic import atomic_link, atomic_write_bytes
+from .atomic import atomic_link, atomic_write_bytes, write_if_changed
 from .catalog import Owner
 from .formats import ORIGINAL
 from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
@@ -26,7 +27,53 @@ MANIFEST_VERSION = 1
 
 
 def _dumps(obj) -> bytes:
-    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+    # compact: json's C encoder (indent= falls back to the pure-Python one, ~10x slower)
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+class TagFacts:
+    """Per-tag facts that never change once a tag's files are rendered (files are content
+    named): each derivative's size in bytes and the legacy link targets. Cached in
+    ``.cache/tags.json`` so an incremental build does not stat or select again for unchanged
+    tags. ``for_source`` returns ``{"bytes": {file: size}, "links": {"Fmt/mw/mh": file}}``."""
+
+    def __init__(self, output: Path):
+        self.path = output / layout.CACHE_DIR / "tags.json"
+        self.output = output
+        try:
+            self.facts = json.loads(self.path.read_bytes())
+            if not isinstance(self.facts, dict):
+                self.facts = {}
+        except (OSError, ValueError):
+            self.facts = {}
+        self.changed = False
+
+    def for_source(self, source: SourcePlan) -> dict:
+        known = self.facts.get(source.tag)
+        if isinstance(known, dict) and len(known.get("bytes", ())) == len(source.derivatives):
+            return known
+        sizes = {}
+        for d in source.derivatives:
+            try:
+                sizes[d.file] = os.stat(f"{self.output}/{d.file}").st_size
+            except OSError:
+                continue  # its render failed: left out, and not cached
+        links = {}
+        for request, fmt in _legacy_requests(source):
+            choice = select(list(source.derivatives), source.probe.width, source.probe.height,
+                            source.probe.format, request, fmt, None, source.profile.quality)
+            links[f"{fmt}/{request.maxWidth or 0}/{request.maxHeight or 0}"] = choice.derivative.file
+        facts = {"bytes": sizes, "links": links}
+        if len(sizes) == len(source.derivatives):
+            self.facts[source.tag] = facts
+            self.changed = True
+        return facts
+
+    def save(self, live_tags) -> None:
+        """Write the cache back, keeping only ``live_tags``."""
+        live = {t: self.facts[t] for t in live_tags if t in self.facts}
+        if self.changed or len(live) != len(self.facts):
+            atomic_write_bytes(self.path, json.dumps(live, separators=(",", ":")).encode())
 
 
 def _aspect_ratio(source: SourcePlan) -> float:
@@ -126,26 +173,38 @@ def user_item_dto(plan: BuildPlan, user: Owner, item: Owner) -> dict:
     return dto
 
 
-def legacy_links(plan: BuildPlan) -> dict[str, str]:
-    """Legacy path form → derivative file, for every item image and every precomputed
-    max-size request (``maxWidth``/``maxHeight`` only, plus the no-size request), in every
-    precomputed format and ``Original``. Chosen with ``selection.select`` so a static host
-    answers exactly what serve.py answers."""
+def _legacy_requests(source: SourcePlan) -> list[tuple[SizeRequest, str]]:
+    """(size request, format) pairs that get a legacy path link: the no-size request and every
+    precomputed max-size request (``maxWidth``/``maxHeight`` only), in ``Original`` and every
+    format with undecorated files."""
+    requests = [SizeRequest()] + [r for r in source.profile.sizes
+                                  if not (r.width or r.height or r.fillWidth or r.fillHeight)]
+    formats = [ORIGINAL] + sorted({d.format for d in source.derivatives if d.decoration.is_empty()})
+    return [(r, f) for r in requests for f in formats]
+
+
+def legacy_paths(plan: BuildPlan) -> list[str]:
+    """Every legacy path link the build writes (doit targets; no selection needed)."""
+    out = []
+    for (kind, owner_id, image_type, index), tag in plan.slot_tags.items():
+        if kind == "Items":
+            for request, fmt in _legacy_requests(plan.sources[tag]):
+                out.append(layout.legacy_file(owner_id, image_type, index, tag, fmt,
+                                              request.maxWidth, request.maxHeight))
+    return out
+
+
+def legacy_links(plan: BuildPlan, facts: "TagFacts") -> dict[str, str]:
+    """Legacy path form → derivative file, for the requests of ``_legacy_requests``. Chosen with
+    ``selection.select`` (through ``TagFacts``) so a static host answers exactly what serve.py
+    answers."""
     links: dict[str, str] = {}
     for (kind, owner_id, image_type, index), tag in plan.slot_tags.items():
         if kind != "Items":
             continue
-        source = plan.sources[tag]
-        requests = [SizeRequest()] + [r for r in source.profile.sizes
-                                      if not (r.width or r.height or r.fillWidth or r.fillHeight)]
-        formats = [ORIGINAL] + sorted({d.format for d in source.derivatives if d.decoration.is_empty()})
-        for request in requests:
-            for fmt in formats:
-                choice = select(list(source.derivatives), source.probe.width, source.probe.height,
-                                source.probe.format, request, fmt, None, source.profile.quality)
-                path = layout.legacy_file(owner_id, image_type, index, tag, fmt,
-                                          request.maxWidth, request.maxHeight)
-                links[path] = choice.derivative.file
+        prefix = f"Items/{owner_id}/Images/{image_type}/{index}/{tag}/"
+        for key, file in facts.for_source(plan.sources[tag])["links"].items():
+            links[f"{prefix}{key}/0/0"] = file
     return links
 
 
@@ -185,7 +244,7 @@ def object_files(plan: BuildPlan) -> list[str]:
     files += [layout.image_infos_file(i) for i in lib.items]
     files += [layout.object_file("Users", u) for u in lib.users]
     files += [layout.user_item_file(u, i) for u in lib.users for i in lib.items]
-    files += list(legacy_links(plan))
+    files += legacy_paths(plan)
     for image_id, podcast in plan.podcast.items():
         files.append(layout.art19_file("images", image_id))
         files += [layout.art19_file("media_assets", a.id) for a in podcast.assets]
@@ -194,17 +253,18 @@ def object_files(plan: BuildPlan) -> list[str]:
     return list(dict.fromkeys(files)) + [layout.MANIFEST]
 
 
-def manifest(plan: BuildPlan, output: Path, podcast: dict | None = None) -> dict:
+def manifest(plan: BuildPlan, output: Path, podcast: dict | None = None, facts: "TagFacts | None" = None) -> dict:
     """The index serve.py loads: every image (by tag) with its source facts and derivatives
     (``bytes`` read from disk; a derivative whose file is missing is left out), the tags of
     every owner's slots, and the failed sources."""
+    facts = facts or TagFacts(output)
     images = {}
     for tag, source in plan.sources.items():
         derivatives = []
+        sizes = facts.for_source(source)["bytes"]
         for d in source.derivatives:
-            try:
-                size = (output / d.file).stat().st_size
-            except OSError:
+            size = sizes.get(d.file)
+            if size is None:
                 continue
             record = {
                 "file": d.file, "width": d.width, "height": d.height, "format": d.format,
@@ -234,36 +294,35 @@ def manifest(plan: BuildPlan, output: Path, podcast: dict | None = None) -> dict
 def write_objects(plan: BuildPlan, output: str | Path) -> dict:
     """Write the item, image-info and user objects, the legacy links, then the manifest.
 
-    Returns doit values ``{"files": n}``. Every file is written atomically; the manifest comes
-    last so a reader that sees it finds every file it names.
+    Returns doit values ``{"files": n}`` (files written or linked). Every file is written
+    atomically, and only when its content changed; the manifest comes last so a reader that
+    sees it finds every file it names.
     """
     output = Path(output)
+    facts = TagFacts(output)
     count = 0
+
+    def put(rel: str, data: bytes):
+        nonlocal count
+        count += write_if_changed(output / rel, data)
+
     for item in plan.library.items.values():
-        atomic_write_bytes(output / layout.object_file("Items", item.id), _dumps(item_dto(plan, item)))
-        atomic_write_bytes(output / layout.image_infos_file(item.id), _dumps(image_infos(plan, item)))
-        count += 2
+        put(layout.object_file("Items", item.id), _dumps(item_dto(plan, item)))
+        put(layout.image_infos_file(item.id), _dumps(image_infos(plan, item)))
     for user in plan.library.users.values():
-        atomic_write_bytes(output / layout.object_file("Users", user.id), _dumps(user_dto(plan, user)))
-        count += 1
+        put(layout.object_file("Users", user.id), _dumps(user_dto(plan, user)))
         for item in plan.library.items.values():
-            atomic_write_bytes(output / layout.user_item_file(user.id, item.id),
-                               _dumps(user_item_dto(plan, user, item)))
-            count += 1
-    for link, target in legacy_links(plan).items():
-        if (output / target).is_file():  # absent only if its render task failed
-            atomic_link(output / target, output / link)
-            count += 1
+            put(layout.user_item_file(user.id, item.id), _dumps(user_item_dto(plan, user, item)))
+    for link, target in legacy_links(plan, facts).items():
+        count += atomic_link(f"{output}/{target}", f"{output}/{link}")
     podcast = podcast_documents(plan, output)
     for image_id, resource in podcast["images"].items():
-        atomic_write_bytes(output / layout.art19_file("images", image_id), _dumps(single_document(resource)))
-        count += 1
+        put(layout.art19_file("images", image_id), _dumps(single_document(resource)))
     for asset_id, asset in podcast["media_assets"].items():
-        atomic_write_bytes(output / layout.art19_file("media_assets", asset_id),
-                           _dumps(single_document(asset["resource"])))
-        count += 1
+        put(layout.art19_file("media_assets", asset_id), _dumps(single_document(asset["resource"])))
     for path, text in podcast["feed_texts"].items():
-        atomic_write_bytes(output / path, text.encode())
-        count += 1
-    atomic_write_bytes(output / layout.MANIFEST, _dumps(manifest(plan, output, podcast)))
-    return {"files": count + 1}
+        put(path, text.encode())
+    data = _dumps(manifest(plan, output, podcast, facts))
+    facts.save(plan.sources)
+    count += write_if_changed(output / layout.MANIFEST, data)
+    return {"files": count}
