@@ -5,6 +5,7 @@
     doit base_url=https://cdn.example.com  prefix of the ART19 media assets' cdn_url
     doit -n 2                              the same on 2 processes
     doit prune                             delete files of removed or changed images
+    doit hosting / publish / report        nginx config, S3 upload, build report (README)
     doit clean                             delete every file the build made
 """
 
@@ -20,7 +21,7 @@ BASE_URL = get_var("base_url", None)   # ART19 cdn_url prefix, e.g. https://cdn.
 OUTPUT.mkdir(parents=True, exist_ok=True)
 
 DOIT_CONFIG = {
-    "default_tasks": ["render", "objects"],
+    "default_tasks": ["render", "objects", "report"],
     "continue": True,                      # a failed source does not stop the others
     "reporter": BuildReporter,
     "dep_file": str(OUTPUT / ".cache" / "doit.db"),
@@ -51,3 +52,22 @@ def task_objects():
 def task_prune():
     """delete files of removed or changed images from the output folder"""
     return prune_task(OUTPUT)
+
+
+def task_hosting():
+    """write an nginx server block for the output folder (nginx_conf=, listen=, server_name=)"""
+    from pipeline.hosting import hosting_task
+    dest = Path(get_var("nginx_conf", str(OUTPUT / ".cache" / "hosting" / "nginx.conf"))).resolve()
+    return hosting_task(OUTPUT, dest, get_var("listen", "127.0.0.1:8080"), get_var("server_name", "_"))
+
+
+def task_publish():
+    """upload the output folder to an S3-compatible bucket (bucket=, prefix=, endpoint=, delete=1)"""
+    from pipeline.publish import publish_task
+    return publish_task(OUTPUT, get_var)
+
+
+def task_report():
+    """write output/index.html, the build report (thumbnails, derivatives, inheritance)"""
+    from pipeline.report import report_task
+    return report_task(OUTPUT)

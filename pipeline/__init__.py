@@ -25,6 +25,9 @@ Modules, one concept each:
 - ``podcast``: plan and render ART19 images' media assets.
 - ``jsonapi``: ART19 Content API documents, ``ids[]`` parsing, errors, token auth.
 - ``feeds``: Podcasting 2.0 ``<podcast:image>`` and ``<itunes:image>`` lines (jinja2).
+- ``hosting``: the nginx server block answering serve.py's routes from the same tables.
+- ``publish``: upload the output folder to an S3-compatible bucket (boto3).
+- ``report``: ``output/index.html``, the build report.
 """
 
 #: Version of the renderer. Bump it whenever a change in ``render`` (or in the libraries'

@@ -68,6 +68,15 @@ def _render_action(source: SourcePlan | PodcastPlan, output: str):
         return TaskFailed(str(exc))
 
 
+def _objects_action(plan: BuildPlan, output: str):
+    values = write_objects(plan, output)
+    if values["failed"]:  # published without them; the run must still say it failed
+        from doit.exceptions import TaskFailed
+        lines = "\n".join(f"  {path}: {reason}" for path, reason in sorted(values["failed"].items()))
+        return TaskFailed(f"{len(values['failed'])} source(s) left out:\n{lines}")
+    return values
+
+
 def _fail_action(relpath: str, error: str):
     from doit.exceptions import TaskFailed
     return TaskFailed(f"{relpath}: {error}")
@@ -81,7 +90,8 @@ def render_tasks(plan: BuildPlan, output: Path):
             "title": lambda task, s=source: f"render {s.relpath} ({s.image_type}, {len(s.derivatives)} files)",
             "actions": [(_render_action, [source, str(output)])],
             "file_dep": [str(source.path)],
-            "targets": [f"{output}/{d.file}" for d in source.derivatives],  # str: pathlib is slow here
+            "targets": [f"{output}/{d.file}" for d in source.derivatives]  # str: pathlib is slow here
+                       + [f"{output}/{layout.render_record_file(tag)}"],
             "uptodate": [config_changed(source.profile.fingerprint())],
             "clean": True,
         }
@@ -91,7 +101,8 @@ def render_tasks(plan: BuildPlan, output: Path):
             "title": lambda task, p=podcast: f"render {p.relpath} (podcast image, {len(p.assets)} styles)",
             "actions": [(_render_action, [podcast, str(output)])],
             "file_dep": [str(podcast.image.path)],
-            "targets": [f"{output}/{a.file}" for a in podcast.assets],
+            "targets": [f"{output}/{a.file}" for a in podcast.assets]
+                       + [f"{output}/{layout.render_record_file(podcast.tag)}"],
             "uptodate": [config_changed(podcast.tag)],
             "clean": True,
         }
@@ -112,7 +123,7 @@ def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
     state += repr([(p.image, p.tag) for p in plan.podcast.values()]) + plan.base_url
     return {
         "doc": "write Items/Users JSON objects, legacy path links and manifest.json",
-        "actions": [(write_objects, [plan, str(output)])],
+        "actions": [(_objects_action, [plan, str(output)])],
         "task_dep": [f"render:{tag}" for tag in plan.sources] + [f"render:podcast-{i}" for i in plan.podcast],
         "file_dep": [str(catalog)],
         "targets": [f"{output}/{f}" for f in object_files(plan)],
@@ -124,7 +135,7 @@ def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
 def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
     """Delete every file under ``output`` the current build does not publish.
 
-    Kept: the manifest, the files it names, the JSON objects and legacy links of the current
+    Kept: the manifest, the build report, the files it names, the JSON objects and legacy links of the current
     catalog (read back from the manifest's owners), and ``.cache/``. Deleted: stale tag folders,
     objects of removed items, leftover ``.tmp-`` files. Returns the deleted paths.
     """
@@ -134,7 +145,7 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
     if not manifest_path.is_file():
         raise SystemExit(f"prune: no {layout.MANIFEST} in {output}; build first")
     data = json.loads(manifest_path.read_text())
-    keep = {layout.MANIFEST}
+    keep = {layout.MANIFEST, layout.REPORT}
     for image in data["images"].values():
         keep.update(d["file"] for d in image["derivatives"])
     podcast = data.get("podcast", {})
@@ -204,7 +215,7 @@ class BuildReporter(ConsoleReporter):
         self.rendered = 0
         self.files = 0
         self.bytes = 0
-        self.failures_seen = []
+        self.decode_failures: list[tuple[str, str]] = []
 
     def initialize(self, tasks, selected_tasks):
         super().initialize(tasks, selected_tasks)
@@ -226,6 +237,10 @@ class BuildReporter(ConsoleReporter):
         super().add_success(task)
         values = task.values or {}
         if task.name.startswith("render:"):
+            if values.get("error"):  # decode failure: reported here, published by nothing
+                self.decode_failures.append((task.name, values["error"]))
+                self.write(f"FAILED {task.name}: {values['error']}\n")
+                return
             self.rendered += 1
             self.files += values.get("files", 0)
             self.bytes += values.get("bytes", 0)
@@ -239,14 +254,15 @@ class BuildReporter(ConsoleReporter):
 
     def complete_run(self):
         elapsed = time.monotonic() - self.started
-        failed = [f for f in self.failures if f["task"].name != "render"]
-        render_failed = sum(1 for f in failed if f["task"].name.startswith("render:"))
+        failed = [(f["task"].name, f["exception"].get_msg().strip())
+                  for f in self.failures if f["task"].name != "render"]
+        render_failed = sum(1 for name, _ in failed if name.startswith("render:")) + len(self.decode_failures)
         if self.total:
             self.write(
                 f"build: {self.total} sources ({self.rendered} rendered, {self.uptodate} up to date, "
                 f"{render_failed} failed), {self.files} files written, "
                 f"{self.bytes / 1e6:.1f} MB, {elapsed:.1f} s\n")
-        for f in failed:
-            self.write(f"  failed: {f['task'].name}: {f['exception'].get_msg().strip()}\n")
+        for name, message in self.decode_failures + failed:
+            self.write(f"  failed: {name}: {message}\n")
         if self.runtime_errors:
             self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")

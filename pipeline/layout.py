@@ -6,7 +6,9 @@ output folder.
 
 ```
 manifest.json                                  index of every image and derivative (serve.py)
+index.html                                     the build report (doit report)
 images/{tag}/original.{ext}                    the source file, byte for byte
+images/{tag}/render.json                       the render task's record: BlurHash or error
 images/{tag}/{w}x{h}-q{quality}.{ext}          a rendered derivative (lossy format)
 images/{tag}/{w}x{h}.{ext}                     a rendered derivative (lossless format)
 images/{tag}/{w}x{h}[-q{quality}]-{decoration}.{ext}   a decorated one (overlays.Decoration.key)
@@ -29,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from .formats import FORMATS
 
 MANIFEST = "manifest.json"
+REPORT = "index.html"      # the build report (pipeline.report)
 IMAGES_DIR = "images"
 CACHE_DIR = ".cache"
 OBJECT_FILE = "index.json"
@@ -42,6 +45,11 @@ def derivative_file(tag: str, width: int, height: int, format: str, quality: int
     if decoration:
         suffix += f"-{decoration}"
     return f"{IMAGES_DIR}/{tag}/{width}x{height}{suffix}.{FORMATS[format].extension}"
+
+
+def render_record_file(tag: str) -> str:
+    """``images/{tag}/render.json``: what the render task found (BlurHash, or a decode error)."""
+    return f"{IMAGES_DIR}/{tag}/render.json"
 
 
 def original_file(tag: str, format: str) -> str:

@@ -7,7 +7,7 @@ Shapes follow api-reference §2: ``BaseItemDto`` image fields (PascalCase, nulls
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import layout
@@ -18,8 +18,8 @@ from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
 from .inheritance import inherited_fields
 from .feeds import render_feed_images
 from .jsonapi import image_resource, media_asset_resource, single_document
-from .plan import BuildPlan, Derivative, SourcePlan
-from .podcast import asset_attributes
+from .plan import BuildPlan, Derivative, SourcePlan, make_plan
+from .podcast import asset_attributes, plan_podcast
 from .selection import select
 from .sizing import SizeRequest
 
@@ -48,6 +48,18 @@ class TagFacts:
             self.facts = {}
         self.changed = False
 
+    def record(self, tag: str) -> dict | None:
+        """The render record of ``tag`` (``{"blurhash"}`` or ``{"error"}``), None when the render
+        task never finished. Successful records are cached."""
+        known = self.facts.get(tag)
+        if isinstance(known, dict) and isinstance(known.get("record"), dict):
+            return known["record"]
+        try:
+            record = json.loads((self.output / layout.render_record_file(tag)).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
     def for_source(self, source: SourcePlan) -> dict:
         known = self.facts.get(source.tag)
         if isinstance(known, dict) and len(known.get("bytes", ())) == len(source.derivatives):
@@ -63,8 +75,9 @@ class TagFacts:
             choice = select(list(source.derivatives), source.probe.width, source.probe.height,
                             source.probe.format, request, fmt, None, source.profile.quality)
             links[f"{fmt}/{request.maxWidth or 0}/{request.maxHeight or 0}"] = choice.derivative.file
-        facts = {"bytes": sizes, "links": links}
-        if len(sizes) == len(source.derivatives):
+        record = self.record(source.tag)
+        facts = {"bytes": sizes, "links": links, "record": record}
+        if len(sizes) == len(source.derivatives) and record and not record.get("error"):
             self.facts[source.tag] = facts
             self.changed = True
         return facts
@@ -291,15 +304,41 @@ def manifest(plan: BuildPlan, output: Path, podcast: dict | None = None, facts: 
             "failed": [{"source": s, "error": e} for s, e in sorted(plan.failed.items())]}
 
 
+def apply_render_results(plan: BuildPlan, facts: "TagFacts") -> tuple[BuildPlan, dict[str, str]]:
+    """Re-plan with what the render tasks found: each source's BlurHash filled in, and sources
+    that could not be decoded (or were never rendered) left out, as if absent, with their
+    published indexes renumbered. Returns (new plan, {source path: reason} of those left out)."""
+    probes = dict(plan.probes)
+    failed: dict[str, str] = {}
+    renders = [(s.tag, s.path, s.relpath) for s in plan.sources.values()]
+    renders += [(p.tag, p.image.path, p.relpath) for p in plan.podcast.values()]
+    for tag, path, relpath in renders:
+        record = facts.record(tag)
+        error = "not rendered: its render task did not finish" if record is None else record.get("error")
+        if error:
+            failed[relpath] = error
+            probes[path] = replace(probes[path], error=error)
+        elif record.get("blurhash") and not probes[path].error:
+            probes[path] = replace(probes[path], blurhash=record["blurhash"])
+    new = make_plan(plan.library, probes)
+    new.podcast, podcast_failed = plan_podcast(plan.library, probes)
+    new.failed.update(podcast_failed)
+    new.base_url = plan.base_url
+    return new, failed
+
+
 def write_objects(plan: BuildPlan, output: str | Path) -> dict:
     """Write the item, image-info and user objects, the legacy links, then the manifest.
 
-    Returns doit values ``{"files": n}`` (files written or linked). Every file is written
+    First applies the render tasks' results (``apply_render_results``). Returns doit values
+    ``{"files": n, "failed": {source path: reason}}``: files written or linked, and the sources
+    that failed while rendering (the caller fails the run for them). Every file is written
     atomically, and only when its content changed; the manifest comes last so a reader that
     sees it finds every file it names.
     """
     output = Path(output)
     facts = TagFacts(output)
+    plan, render_failed = apply_render_results(plan, facts)
     count = 0
 
     def put(rel: str, data: bytes):
@@ -325,4 +364,4 @@ def write_objects(plan: BuildPlan, output: str | Path) -> dict:
     data = _dumps(manifest(plan, output, podcast, facts))
     facts.save(plan.sources)
     count += write_if_changed(output / layout.MANIFEST, data)
-    return {"files": count}
+    return {"files": count, "failed": render_failed}

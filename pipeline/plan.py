@@ -75,6 +75,7 @@ class BuildPlan:
     slot_paths: dict[tuple[str, str, str, int], str] = field(default_factory=dict)  # catalog relpath
     failed: dict[str, str] = field(default_factory=dict)
     podcast: dict = field(default_factory=dict)   # image id -> podcast.PodcastPlan
+    probes: dict = field(default_factory=dict)    # absolute source path -> Probe
     base_url: str = ""                            # prefix of ART19 cdn_url values
 
     def tag_of(self, kind: str, owner_id: str, image_type: str, index: int = 0) -> str | None:
@@ -144,7 +145,7 @@ def make_plan(library: Library, probes: dict[Path, Probe]) -> BuildPlan:
     A slot whose source failed to probe gets no tag; its path and reason go to ``failed``, and
     the remaining images of a multi-image type keep consecutive indexes (0, 1, …).
     """
-    plan = BuildPlan(library)
+    plan = BuildPlan(library, probes=probes)
     for owner in library.owners():
         for image_type, slots in owner.images.items():
             index = 0  # published indexes stay consecutive when a source fails

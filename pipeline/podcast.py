@@ -32,7 +32,7 @@ from .errors import SourceError
 from .formats import FORMATS
 from .metadata import strip_metadata
 from .probe import Probe
-from .render import RESAMPLE, REDUCING_GAP, encode
+from .render import RESAMPLE, REDUCING_GAP, encode, write_record
 from .settings import PodcastSettings
 
 #: Namespace of the media asset ids: uuid5(namespace, "{image id}/{style}") is stable.
@@ -109,9 +109,10 @@ def plan_podcast(library: Library, probes: dict[Path, Probe]) -> tuple[dict[str,
 
 
 def render_podcast(plan: PodcastPlan, output: str | Path) -> dict:
-    """Write every style of one podcast image; return doit values ``{"files", "bytes"}``.
-
-    Raises ``SourceError`` when the source changed since planning or cannot be decoded."""
+    """Write every style of one podcast image and its render record; return doit values
+    ``{"files", "bytes"}``, or ``{"error": message, …}`` when the source cannot be decoded
+    (the record says so and the objects step leaves the image out). Raises ``SourceError``
+    when the source changed since planning."""
     output = Path(output)
     try:
         data = plan.image.path.read_bytes()
@@ -119,6 +120,17 @@ def render_podcast(plan: PodcastPlan, output: str | Path) -> dict:
         raise SourceError(f"{plan.relpath}: cannot read file: {exc.strerror}") from None
     if hashlib.md5(data).hexdigest() != plan.probe.md5:
         raise SourceError(f"{plan.relpath}: changed while the build was running; run the build again")
+    try:
+        values = _render_styles(plan, data, output)
+    except SourceError as exc:
+        message = f"{plan.relpath}: {exc}"
+        write_record(output, plan.tag, {"error": message})
+        return {"error": message, "files": 0, "bytes": 0}
+    write_record(output, plan.tag, {})
+    return values
+
+
+def _render_styles(plan: PodcastPlan, data: bytes, output: Path) -> dict:
     written = 0
     cropped = None
     for asset in plan.assets:
@@ -128,7 +140,7 @@ def render_podcast(plan: PodcastPlan, output: str | Path) -> dict:
             try:
                 payload = strip_metadata(data)
             except ValueError as exc:
-                raise SourceError(f"{plan.relpath}: cannot strip metadata: {exc}") from None
+                raise SourceError(f"cannot strip metadata: {exc}") from None
         else:
             if cropped is None:
                 cropped = decode(data).crop(plan.box)

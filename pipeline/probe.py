@@ -1,8 +1,10 @@
-"""Probe each source image once: content hash, upright size, format, alpha, BlurHash.
+"""Probe each source image once: content hash, upright size, format, alpha.
 
-A probe decodes the whole image (at a reduced JPEG scale), so a corrupt or truncated source is
-found here, before planning, and fails only its own image. Results are cached in
-``output/.cache/probe.json`` by (path, size, mtime): a no-op build re-reads nothing.
+A probe reads the file and its header only (no pixels are decoded: decoding happens once, in
+the render task, which also computes the BlurHash). A file that is not an image is found here
+and fails only its own image; one that fails later, while decoding, is handled by the render
+task and the objects step. Results are cached in ``output/.cache/probe.json`` by (path, size,
+mtime): a no-op build re-reads nothing.
 """
 
 import hashlib
@@ -12,15 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import blurhash
-
 from . import RENDERER_VERSION
-from .decode import decode, open_image, upright_size
+from .decode import open_image, upright_size
 from .errors import SourceError
 from .formats import FORMATS, source_format
 from .atomic import atomic_write_bytes
 
-_CACHE_VERSION = f"2/{RENDERER_VERSION}"
+_CACHE_VERSION = f"3/{RENDERER_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,10 @@ class Probe:
 
     ``md5``: hex of the file bytes; ``size``: bytes; ``width``/``height``: upright pixels;
     ``format``: the API format of the file (``Jpg``, ``Png``…; for a file in another format
-    such as TIFF, the format it is published in, and ``native`` is False); ``alpha``: has transparent
-    pixels; ``blurhash``: BlurHash string; ``error``: why the file cannot be used (then the
-    other fields are empty).
+    such as TIFF, the format it is published in, and ``native`` is False); ``alpha``: its mode
+    has an alpha channel or a transparent colour; ``blurhash``: BlurHash string, filled in from
+    the render task's record (empty in a fresh probe); ``error``: why the file cannot be used
+    (then the other fields are empty).
     """
 
     md5: str = ""
@@ -46,22 +47,21 @@ class Probe:
 
 
 def probe_bytes(data: bytes) -> Probe:
-    """Probe encoded image bytes. Never raises for bad data: the error is in ``Probe.error``."""
+    """Probe encoded image bytes (header only). Never raises for bad data: the error is in
+    ``Probe.error``."""
     md5 = hashlib.md5(data).hexdigest()
     try:
         header = open_image(data)
         width, height = upright_size(header)
-        fmt = header.format
-        small = decode(data, covering=(min(width, 64), min(height, 64)))
-        alpha = small.mode == "RGBA"
-        small.thumbnail((64, 64))
-        x, y = (4, 3) if width >= height else (3, 4)
-        hash_ = blurhash.encode(small.convert("RGB"), x_components=x, y_components=y)
     except SourceError as exc:
         return Probe(md5=md5, size=len(data), error=str(exc))
+    if width <= 0 or height <= 0:
+        return Probe(md5=md5, size=len(data), error=f"image has no pixels ({width}x{height})")
+    fmt = header.format
+    alpha = "A" in header.mode or "transparency" in header.info
     published = source_format(fmt, alpha)
     native = FORMATS[published].pillow == fmt or (published == "Jpg" and fmt == "MPO")
-    return Probe(md5, len(data), width, height, published, alpha, hash_, native=native)
+    return Probe(md5, len(data), width, height, published, alpha, native=native)
 
 
 def probe_file(path: Path) -> Probe:
@@ -76,7 +76,7 @@ def probe_file(path: Path) -> Probe:
 def probe_all(paths: list[Path], cache_file: Path, progress=None) -> dict[Path, Probe]:
     """Probe every path, reusing ``cache_file`` entries whose size and mtime still match.
 
-    Uncached files are probed in a thread pool (Pillow releases the GIL while decoding).
+    Uncached files are probed in a thread pool (reading and hashing release the GIL).
     ``progress(done, total)`` is called as files finish. The cache is rewritten atomically.
     """
     cache = _read_cache(cache_file)

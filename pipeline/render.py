@@ -11,10 +11,13 @@ their first frame in every rendered derivative; only the ``original`` copy keeps
 
 import hashlib
 import io
+import json
 from pathlib import Path
 
+import blurhash
 from PIL import Image
 
+from . import layout
 from .atomic import atomic_write_bytes
 from .decode import decode
 from .errors import SourceError
@@ -60,11 +63,34 @@ def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
 
 
-def render_source(source: SourcePlan, output: str | Path) -> dict:
-    """Write every derivative of ``source`` under ``output``; return doit values.
+def image_blurhash(image: Image.Image) -> str:
+    """BlurHash of an upright sRGB image (4×3 components for landscape, 3×4 for portrait),
+    computed on a ≤ 64 px thumbnail."""
+    small = image.copy() if max(image.size) <= 64 else image.resize(
+        _fit(image.size, 64), Image.Resampling.BOX, reducing_gap=2.0)
+    x, y = (4, 3) if image.width >= image.height else (3, 4)
+    return blurhash.encode(small.convert("RGB"), x_components=x, y_components=y)
 
-    Returns ``{"files": n, "bytes": total bytes written}``. Raises ``SourceError`` when the file
-    changed since it was planned (its tag would lie) or cannot be decoded.
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    w, h = size
+    scale = side / max(w, h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def write_record(output: Path, tag: str, record: dict) -> None:
+    """Write ``images/{tag}/render.json``: ``{"blurhash": …}`` or ``{"error": …}``."""
+    atomic_write_bytes(output / layout.render_record_file(tag), json.dumps(record, sort_keys=True).encode())
+
+
+def render_source(source: SourcePlan, output: str | Path) -> dict:
+    """Write every derivative of ``source`` under ``output`` and its render record; return doit
+    values ``{"files": n, "bytes": total bytes written, "blurhash": str}``.
+
+    A source that cannot be decoded (truncated, corrupt) does not raise: its record says why and
+    the values are ``{"error": message, "files": 0, "bytes": 0}``; the objects step leaves it
+    out and fails the run. Raises ``SourceError`` only when the file changed since it was
+    planned (its tag would lie) or vanished.
     """
     output = Path(output)
     try:
@@ -73,19 +99,26 @@ def render_source(source: SourcePlan, output: str | Path) -> dict:
         raise SourceError(f"{source.relpath}: cannot read file: {exc.strerror}") from None
     if hashlib.md5(data).hexdigest() != source.probe.md5:
         raise SourceError(f"{source.relpath}: changed while the build was running; run the build again")
+    try:
+        values = _render(source, data, output)
+    except SourceError as exc:
+        message = f"{source.relpath}: {exc}"
+        write_record(output, source.tag, {"error": message})
+        return {"error": message, "files": 0, "bytes": 0}
+    write_record(output, source.tag, {"blurhash": values["blurhash"]})
+    return values
 
-    written = 0
-    files = 0
+
+def _render(source: SourcePlan, data: bytes, output: Path) -> dict:
+    written = files = 0
+    rendered = source.rendered
+    largest = (max(d.width for d in rendered), max(d.height for d in rendered)) if rendered else (64, 64)
+    base = decode(data, covering=largest)           # decoded once: a corrupt file fails here
+    hash_ = image_blurhash(base)
     for d in source.derivatives:
         if d.original:
             written += atomic_write_bytes(output / d.file, data)
             files += 1
-    rendered = source.rendered
-    if not rendered:
-        return {"files": files, "bytes": written}
-
-    largest = (max(d.width for d in rendered), max(d.height for d in rendered))
-    base = decode(data, covering=largest)
     try:
         for image, group in _cascade(base, rendered):
             rgba = None
@@ -98,8 +131,8 @@ def render_source(source: SourcePlan, output: str | Path) -> dict:
                 written += atomic_write_bytes(output / d.file, payload)
                 files += 1
     except (OSError, ValueError) as exc:
-        raise SourceError(f"{source.relpath}: cannot render: {exc}") from None
-    return {"files": files, "bytes": written}
+        raise SourceError(f"cannot render: {exc}") from None
+    return {"files": files, "bytes": written, "blurhash": hash_}
 
 
 def _cascade(base: Image.Image, derivatives: tuple[Derivative, ...]):

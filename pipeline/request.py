@@ -8,7 +8,6 @@ a size, quality or index that is not a non-negative integer is a 400.
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 from .colors import parse_color
 from .jsonapi import JsonApiError, canonical_uuid, parse_ids
@@ -210,13 +209,13 @@ def _number(text: str, name: str) -> float:
 
 
 def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectRequest | Art19Request | StoreRequest:
-    """Parse a URL path (percent-decoded or not) and its query pairs into a route.
+    """Parse a URL path (already percent-decoded, as WSGI gives it) and its query pairs.
 
     Raises ``NotFound`` for an unknown route, id or image type, ``BadRequest`` for a malformed
     number, ``JsonApiError`` for a malformed ART19 request. Never touches the file system.
     """
     query = parse_query(pairs)
-    parts = [unquote(p) for p in path.split("/") if p != ""]
+    parts = [p for p in path.split("/") if p != ""]   # the WSGI path is decoded already: once only
     if any("/" in p or "\\" in p or "\0" in p or p in (".", "..") for p in parts):
         raise NotFound("no such resource")
     lower = [p.lower() for p in parts]

@@ -93,11 +93,20 @@ def test_corrupt_source_fails_alone(tmp_path):
 
 def test_truncated_jpeg_fails_alone(tmp_path):
     catalog = make_library(tmp_path)
+    Image.effect_noise((400, 300), 60).convert("RGB").save(tmp_path / "media" / "img2.jpg", quality=90)
     data = (tmp_path / "media" / "img2.jpg").read_bytes()
-    (tmp_path / "media" / "img2.jpg").write_bytes(data[: len(data) // 2])
-    result = run_doit(catalog, tmp_path / "out")
+    (tmp_path / "media" / "img2.jpg").write_bytes(data[: len(data) // 2])   # header intact, scan cut
+    output = tmp_path / "out"
+    result = run_doit(catalog, output)
+    # the header is fine: the render task's single decode finds the damage, and the objects
+    # step publishes everything else and fails the run
     assert result.returncode != 0 and summary(result.stdout)[3] == 1
     assert "media/img2.jpg" in result.stdout + result.stderr
+    assert "1 source(s) left out" in result.stdout + result.stderr
+    assert tag_of(output, "item0") and tag_of(output, "item1") and tag_of(output, "item2") is None
+    manifest = json.loads((output / "manifest.json").read_text())
+    assert all(i["source"] != "media/img2.jpg" for i in manifest["images"].values())
+    assert run_doit(catalog, output).returncode != 0               # still reported on the next run
 
 
 def test_removed_image_and_prune(tmp_path):

@@ -7,7 +7,8 @@ import pytest
 from imagefactory import encode, fake_plan, fake_probe, jpeg, marked, png, write
 from pipeline import layout
 from pipeline.catalog import load_catalog
-from pipeline.objects import image_infos, item_dto, user_dto
+from pipeline.objects import TagFacts, apply_render_results, image_infos, item_dto, user_dto
+from pipeline.render import render_source
 from pipeline.plan import make_plan
 from pipeline.probe import probe_all
 
@@ -238,7 +239,12 @@ def test_objects_from_a_real_catalog_use_upright_sizes(tmp_path):
         "  - {id: me, name: Me, images: {Primary: media/me.png}}\n")
     library = load_catalog(tmp_path / "catalog.yaml")
     paths = [s.path for o in library.owners() for s in o.slots()]
-    plan = make_plan(library, probe_all(paths, layout.probe_cache_file(tmp_path / "output")))
+    output = tmp_path / "output"
+    plan = make_plan(library, probe_all(paths, layout.probe_cache_file(output)))
+    for source in plan.sources.values():
+        render_source(source, output)
+    plan, failed = apply_render_results(plan, TagFacts(output))   # BlurHashes come from the renders
+    assert failed == {}
     dto = item_dto(plan, library.items["mv"])
     assert dto["Name"] == "A Film"
     assert dto["PrimaryImageAspectRatio"] == 0.5

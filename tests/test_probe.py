@@ -10,14 +10,17 @@ from PIL import Image
 
 import pipeline.probe as probe_module
 from imagefactory import encode, jpeg, marked, palette_with_transparency, png, solid, write
+from pipeline.decode import decode
+from pipeline.errors import SourceError
 from pipeline.probe import Probe, probe_all, probe_bytes, probe_file
+from pipeline.render import image_blurhash
 
 BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 LANDSCAPE_HASH_HEAD = BASE83[(4 - 1) + (3 - 1) * 9]   # 4×3 components: "L"
 PORTRAIT_HASH_HEAD = BASE83[(3 - 1) + (4 - 1) * 9]    # 3×4 components: "T"
 
 PROBES = [
-    # (source bytes, width, height, format, alpha, blurhash head)
+    # (source bytes, width, height, format, alpha channel, blurhash head)
     pytest.param(jpeg((40, 20)), 40, 20, "Jpg", False, "L", id="jpeg-landscape"),
     pytest.param(jpeg((20, 40)), 20, 40, "Jpg", False, "T", id="jpeg-portrait"),
     pytest.param(jpeg((30, 30)), 30, 30, "Jpg", False, "L", id="jpeg-square"),
@@ -25,7 +28,7 @@ PROBES = [
     pytest.param(encode(marked((40, 20)), "JPEG", orientation=8), 20, 40, "Jpg", False, "T", id="jpeg-exif-8"),
     pytest.param(encode(marked((40, 20)), "JPEG", orientation=3), 40, 20, "Jpg", False, "L", id="jpeg-exif-3"),
     pytest.param(png((20, 40), "RGBA", (1, 2, 3, 0)), 20, 40, "Png", True, "T", id="png-transparent"),
-    pytest.param(png((20, 40), "RGBA", (1, 2, 3, 255)), 20, 40, "Png", False, "T", id="png-opaque-rgba"),
+    pytest.param(png((20, 40), "RGBA", (1, 2, 3, 255)), 20, 40, "Png", True, "T", id="png-opaque-rgba"),  # by mode
     pytest.param(png((50, 10), "LA", (9, 100)), 50, 10, "Png", True, "L", id="png-LA"),
     pytest.param(png((50, 10), "I;16", 30000), 50, 10, "Png", False, "L", id="png-16-bit-grey"),
     pytest.param(palette_with_transparency((16, 8)), 16, 8, "Png", True, "L", id="png-palette-transparent"),
@@ -40,6 +43,11 @@ PROBES = [
 ]
 
 
+def blurhash_of(data: bytes) -> str:
+    """What the render task records: the BlurHash of the decoded, upright image."""
+    return image_blurhash(decode(data))
+
+
 @pytest.mark.parametrize("data, width, height, fmt, alpha, head", PROBES)
 def test_probe_bytes(data, width, height, fmt, alpha, head):
     probe = probe_bytes(data)
@@ -47,9 +55,11 @@ def test_probe_bytes(data, width, height, fmt, alpha, head):
     assert (probe.width, probe.height, probe.format, probe.alpha) == (width, height, fmt, alpha)
     assert probe.md5 == hashlib.md5(data).hexdigest()
     assert probe.size == len(data)
-    assert len(probe.blurhash) == 4 + 2 * 12   # 12 components: DC (4 chars) + 11 AC (2 chars each)
-    assert probe.blurhash[0] == head
-    assert set(probe.blurhash) <= set(BASE83)
+    assert probe.blurhash == ""                 # filled in from the render task's record
+    hash_ = blurhash_of(data)
+    assert len(hash_) == 4 + 2 * 12   # 12 components: DC (4 chars) + 11 AC (2 chars each)
+    assert hash_[0] == head
+    assert set(hash_) <= set(BASE83)
 
 
 def test_blurhash_component_heads():
@@ -57,29 +67,26 @@ def test_blurhash_component_heads():
 
 
 def test_blurhash_is_deterministic_and_depends_on_pixels():
-    a = probe_bytes(png((32, 24), "RGB", (200, 10, 10)))
-    b = probe_bytes(png((32, 24), "RGB", (200, 10, 10)))
-    c = probe_bytes(png((32, 24), "RGB", (10, 10, 200)))
-    assert a.blurhash == b.blurhash
-    assert a.blurhash != c.blurhash
+    a = blurhash_of(png((32, 24), "RGB", (200, 10, 10)))
+    b = blurhash_of(png((32, 24), "RGB", (200, 10, 10)))
+    c = blurhash_of(png((32, 24), "RGB", (10, 10, 200)))
+    assert a == b
+    assert a != c
 
 
 def test_blurhash_follows_exif_orientation():
     # the marked corner is stored top-left; orientation 6 shows it top-right: different hashes
-    upright = probe_bytes(encode(marked((40, 20)).transpose(Image.Transpose.ROTATE_270), "PNG"))
-    turned = probe_bytes(encode(marked((40, 20)), "PNG", orientation=6))
-    plain = probe_bytes(encode(marked((40, 20)).transpose(Image.Transpose.TRANSPOSE), "PNG"))
-    assert (turned.width, turned.height) == (upright.width, upright.height) == (20, 40)
-    assert turned.blurhash == upright.blurhash
-    assert turned.blurhash != plain.blurhash
+    upright = encode(marked((40, 20)).transpose(Image.Transpose.ROTATE_270), "PNG")
+    turned = encode(marked((40, 20)), "PNG", orientation=6)
+    plain = encode(marked((40, 20)).transpose(Image.Transpose.TRANSPOSE), "PNG")
+    assert (probe_bytes(turned).width, probe_bytes(turned).height) == (20, 40)
+    assert blurhash_of(turned) == blurhash_of(upright)
+    assert blurhash_of(turned) != blurhash_of(plain)
 
 
 @pytest.mark.parametrize("data, message", [
     pytest.param(b"garbage bytes", "not an image (no known image format recognised)", id="garbage"),
     pytest.param(b"", "not an image (no known image format recognised)", id="empty"),
-    pytest.param(encode(marked((256, 256)), "JPEG")[:1500], "cannot decode image: image file is truncated",
-                 id="truncated-jpeg"),
-    pytest.param(png((64, 64))[:60], "", id="truncated-png"),
 ])
 def test_bad_data_gives_probe_error(data, message):
     probe = probe_bytes(data)
@@ -87,6 +94,17 @@ def test_bad_data_gives_probe_error(data, message):
     assert probe.md5 == hashlib.md5(data).hexdigest()
     assert probe.size == len(data)
     assert (probe.width, probe.height, probe.format, probe.alpha, probe.blurhash) == (0, 0, "", False, "")
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(encode(marked((256, 256)), "JPEG")[:1500], id="truncated-jpeg"),
+    pytest.param(png((64, 64))[:60], id="truncated-png"),
+])
+def test_truncated_data_passes_the_header_probe_and_fails_decoding(data):
+    """The probe reads headers only; the render task's single decode finds the damage."""
+    assert probe_bytes(data).error == "" or probe_bytes(data).error.startswith("not")
+    with pytest.raises(SourceError):
+        decode(data)
 
 
 def test_probe_file_reads_the_file(tmp_path):

@@ -3,7 +3,15 @@
 import pytest
 
 from pipeline.imagetypes import IMAGE_TYPES
-from pipeline.request import BadRequest, ImageRequest, NotFound, ObjectRequest, parse, parse_query
+from urllib.parse import unquote
+
+from pipeline.request import BadRequest, ImageRequest, NotFound, ObjectRequest, parse_query
+from pipeline.request import parse as parse_decoded
+
+
+def parse(path, pairs):
+    """As a request arrives: the WSGI server percent-decodes the path once, then routing."""
+    return parse_decoded(unquote(path), pairs)
 from pipeline.sizing import SizeRequest
 
 TAG = "0123456789abcdef0123456789abcdef"

@@ -1,0 +1,565 @@
+"""Generate an nginx configuration that answers the media-server URLs from a built ``output/``.
+
+nginx cannot compute anything, so every answer serve.py would give is precomputed here, in
+Python, by calling the functions serve.py calls (``server.Index`` to read the manifest,
+``selection.select`` to choose a file, ``formats.parse_format``, ``imagetypes.parse_image_type``);
+the template only looks answers up. The URL → file rule therefore stays in ``selection``.
+
+How a request is looked up (all tables are nginx ``map`` blocks; exact keys are hashed and
+case-insensitive, ``~`` keys are regular expressions tried in order):
+
+1. **Route.** The decoded, normalised path (``$uri``) is split into segments; a decision table
+   in serve.py's order (``request.parse``) gives the route or the error (status and message).
+2. **Checks** in serve.py's order: ``userId``, ``imageIndex``, the six size parameters,
+   ``quality``, the legacy segments, the decoration numbers: each a small regex table on the raw
+   query value (``$arg_name``: nginx looks names up case-insensitively, first occurrence wins,
+   as ``request.parse_query``).
+3. **Image.** ``{kind}/{id}/{type}/{index}`` → an image number; ``{image}:{format}`` → the
+   effective format (or the ``FormatNotAvailable`` message); ``{image}:{format}:{quality}`` →
+   a quality class (regex ranges from ``selection.nearest_quality``).
+4. **Size.** For each size parameter alone, the answer is a step function of its value: the
+   generator evaluates ``select`` for every value from 1 to the source side (memoised by how
+   the target compares with the derivatives' sides, which is all ``select`` looks at; checked
+   by sampling) and emits one regex per step (integer ranges as generated regexes). Steps are
+   numbered by a *rank* that grows with the target, written in unary (``r``, ``rr`` …) so that
+   nginx can take a maximum or minimum with two backreference regexes. Several parameters
+   combine as serve.py's output-size rule does: max over ``width``/``height`` (a box must be
+   covered), min with ``maxWidth``/``maxHeight``, max over ``fillWidth``/``fillHeight``, min of
+   the two groups. For one parameter, no parameter and the ``fillWidth``+``fillHeight`` pair
+   (jellyfin-web's cards) this is exact: every fill target lies on one chain and the generator
+   verifies that the ranks grow along it. Other combinations are documented exceptions
+   (docs/hosting.md).
+5. **Answer.** ``{image}:{format}:{quality class}:{rank}`` → ``file size fit``; the file is
+   served from the output folder through an internal location, with serve.py's headers.
+
+Public entry points: ``build_tables`` (the precomputed data), ``render_nginx_config`` (the
+server block text), ``write_nginx_config`` (doit action), ``nginx_main_config`` (a minimal
+stand-alone ``nginx.conf`` around the block, for tests and local runs).
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from . import layout
+from .atomic import atomic_write_bytes
+from .formats import FORMATS, ORIGINAL, parse_format
+from .imagetypes import IMAGE_TYPES, parse_image_type
+from .request import DECORATIONS, ID_CHARS
+from .selection import FormatNotAvailable, nearest_quality, select
+from .server import IMMUTABLE, REVALIDATE, Index
+from .sizing import SIZE_PARAMETERS, SizeRequest, output_size
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+#: Size parameters whose domain is bounded by the source width (else height).
+_WIDTH_PARAMS = ("width", "maxWidth", "fillWidth")
+
+#: How many random requests per image the generator checks against ``select`` directly.
+SELF_CHECK_SAMPLES = 200
+
+
+# ---------------------------------------------------------------------------------------------
+# integer ranges as regular expressions
+
+
+def int_range_regex(low: int, high: int | None = None) -> str:
+    """A regex (no anchors, no groups that capture) matching the canonical decimal form (no
+    sign, no leading zero) of every integer in ``[low, high]``; ``high=None`` means no upper
+    bound. ``low`` ≥ 1 and ``low`` ≤ ``high``; raises ValueError otherwise.
+
+    ``int_range_regex(5, 12)`` → ``[5-9]|1[0-2]``; ``int_range_regex(100)`` → ``[1-9][0-9]{2,}``.
+    """
+    if low < 1 or (high is not None and high < low):
+        raise ValueError(f"bad range {low}..{high}")
+    parts: list[str] = []
+    top = high if high is not None else 10 ** len(str(low)) - 1
+    for length in range(len(str(low)), len(str(top)) + 1):
+        a = max(low, 10 ** (length - 1))
+        b = min(top, 10 ** length - 1)
+        if a <= b:
+            parts += _same_length(str(a), str(b))
+    if high is None:
+        parts.append(f"[1-9][0-9]{{{len(str(low))},}}")
+    return "|".join(parts)
+
+
+def _digits(count: int) -> str:
+    return "" if count == 0 else "[0-9]" if count == 1 else f"[0-9]{{{count}}}"
+
+
+def _span(a: str, b: str) -> str:
+    return a if a == b else f"[{a}-{b}]"
+
+
+def _same_length(a: str, b: str) -> list[str]:
+    if a == b:
+        return [a]
+    if len(a) == 1:
+        return [_span(a, b)]
+    if a[0] == b[0]:
+        return [a[0] + p for p in _same_length(a[1:], b[1:])]
+    rest = len(a) - 1
+    parts: list[str] = []
+    first, last = int(a[0]), int(b[0])
+    if a[1:] != "0" * rest:
+        parts += [a[0] + p for p in _same_length(a[1:], "9" * rest)]
+        first += 1
+    tail: list[str] = []
+    if b[1:] != "9" * rest:
+        tail = [b[0] + p for p in _same_length("0" * rest, b[1:])]
+        last -= 1
+    if first <= last:
+        parts.append(_span(str(first), str(last)) + _digits(rest))
+    return parts + tail
+
+
+# ---------------------------------------------------------------------------------------------
+# the precomputed tables
+
+
+@dataclass
+class ImageTable:
+    """Everything nginx needs about one image (one tag).
+
+    ``key``: short name in the config (``i0``, ``i1`` …); ``formats``: requested format (None
+    for none/Original, else an API name) → effective format, for the formats ``select``
+    accepts; ``format_errors``: requested format → the 404 message; ``quality_classes``:
+    effective format → [(token, low, high)] quality ranges (0–100, inclusive) plus ``"n"`` for
+    no quality; ``ranges``: size parameter → [(low, high or None, rank)] for values ≥ 1;
+    ``answers``: (effective format, quality token, rank or None for no size) →
+    (file, "WxH", fit); ``fill_exact``: the fill-pair check passed; ``upscale_rounding``:
+    parameters whose values above the source side give answers that vary with rounding
+    (served as the full-size answer; a documented exception); ``box_ranges``,
+    ``box_answers``, ``box_exact_sizes``: the same for ``width`` and ``height`` together (see
+    ``_box_tables``), ``box_exact``: their sampled check passed.
+    """
+
+    key: str
+    tag: str
+    width: int
+    height: int
+    formats: dict = field(default_factory=dict)
+    format_errors: dict = field(default_factory=dict)
+    quality_classes: dict = field(default_factory=dict)
+    ranges: dict = field(default_factory=dict)
+    answers: dict = field(default_factory=dict)
+    fill_exact: bool = True
+    upscale_rounding: list = field(default_factory=list)
+    box_ranges: dict = field(default_factory=dict)
+    box_answers: dict = field(default_factory=dict)
+    box_exact_sizes: dict = field(default_factory=dict)
+    box_exact: bool = True
+
+
+@dataclass
+class HostingTables:
+    """The whole precomputed answer set of one output folder (see ``build_tables``)."""
+
+    output: Path
+    images: dict[str, ImageTable]                     # by tag
+    slots: dict[str, str]                             # "Items/{id}/{Type}/{index}" → image key
+    owners: dict[str, dict[str, str]]                 # kind → {lowercase id: canonical id}
+    objects: dict[str, str]                           # "Items/{id}" … → JSON file
+    store: dict[str, str]                             # images/{tag}/{name} → MIME type
+    format_names: dict[str, str]                      # lowercase request value → API name
+    type_names: dict[str, str]                        # lowercase request value → ImageType
+    case_collisions: list[str] = field(default_factory=list)
+
+
+class _Chooser:
+    """``select`` for one image and variant, memoised by the target's signature: its position
+    among the derivatives' widths and heights and whether it equals one of their sizes or the
+    source size (the only facts ``select``'s size step compares)."""
+
+    def __init__(self, image, fmt: str, quality: int | None):
+        self.image, self.fmt, self.quality = image, fmt, quality
+        self.widths = sorted({d.width for d in image.derivatives})
+        self.heights = sorted({d.height for d in image.derivatives})
+        self.sizes = {(d.width, d.height) for d in image.derivatives} | {(image.width, image.height)}
+        self.memo: dict = {}
+
+    def signature(self, target: tuple[int, int]):
+        w, h = target
+        exact = target if target in self.sizes else None
+        return bisect.bisect_left(self.widths, w), bisect.bisect_left(self.heights, h), exact
+
+    def choose(self, size: SizeRequest, target: tuple[int, int]) -> tuple[str, str, str]:
+        sig = self.signature(target)
+        if sig not in self.memo:
+            self.memo[sig] = self.direct(size)
+        return self.memo[sig]
+
+    def direct(self, size: SizeRequest) -> tuple[str, str, str]:
+        im = self.image
+        c = select(im.derivatives, im.width, im.height, im.format, size, self.fmt, self.quality, im.quality)
+        d = c.derivative
+        return d.file, f"{d.width}x{d.height}", c.fit
+
+
+def _param_domain(image, param: str) -> int:
+    return image.width if param in _WIDTH_PARAMS else image.height
+
+
+def _image_table(key: str, image, rng: random.Random) -> ImageTable:
+    table = ImageTable(key, image.tag, image.width, image.height)
+    plain = [d for d in image.derivatives if d.decoration.is_empty()]
+    image = _Undecorated(image, plain)
+    for requested in [None, ORIGINAL, *FORMATS]:
+        try:
+            choice = select(image.derivatives, image.width, image.height, image.format, SizeRequest(),
+                            requested, None, image.quality)
+        except FormatNotAvailable as exc:
+            table.format_errors[requested] = str(exc)
+            continue
+        table.formats[requested] = choice.derivative.format
+    variants = []   # (effective format, quality token, representative quality)
+    for fmt in sorted(set(table.formats.values())):
+        qualities = sorted({d.quality for d in image.derivatives
+                            if d.format == fmt and not d.original and d.quality is not None})
+        classes = [("n", None, None)]
+        variants.append((fmt, "n", None))
+        if FORMATS[fmt].lossy and qualities:
+            for q in qualities:
+                members = [v for v in range(101) if nearest_quality(qualities, v) == q]
+                classes.append((f"q{q}", min(members), max(members)))
+                variants.append((fmt, f"q{q}", q))
+        table.quality_classes[fmt] = classes
+    choosers = {(fmt, token): _Chooser(image, fmt, q) for fmt, token, q in variants}
+
+    def joint(size: SizeRequest):
+        target = output_size(image.width, image.height, size)
+        return target, tuple(choosers[v].choose(size, target) for v in choosers)
+
+    # every single-parameter target, by value
+    seen: dict = {}                      # joint answer → smallest target key
+    per_param: dict = {}
+    none_target, none_joint = joint(SizeRequest())
+    seen[none_joint] = (none_target[0] * none_target[1], *none_target)
+    for param in SIZE_PARAMETERS:
+        values = []
+        for n in range(1, _param_domain(image, param) + 1):
+            target, answer = joint(SizeRequest(**{param: n}))
+            values.append((target, answer))
+            k = (target[0] * target[1], *target)
+            if answer not in seen or k < seen[answer]:
+                seen[answer] = k
+        per_param[param] = values
+    order = sorted(seen, key=lambda a: (seen[a], a))
+    rank = {a: i for i, a in enumerate(order)}
+
+    for param, values in per_param.items():
+        runs: list[list] = []
+        for n, (_, answer) in enumerate(values, start=1):
+            r = rank[answer]
+            if runs and runs[-1][2] == r and runs[-1][1] == n - 1:
+                runs[-1][1] = n
+            else:
+                runs.append([n, n, r])
+        runs[-1][1] = None                # beyond the source side: the full-size answer
+        table.ranges[param] = [tuple(r) for r in runs]
+        if param in ("width", "height"):
+            side = _param_domain(image, param)
+            full = values[-1][1]
+            limit = side * side // max(1, min(image.width, image.height)) + 3
+            for n in range(side + 1, limit):
+                if joint(SizeRequest(**{param: n}))[1] != full:
+                    table.upscale_rounding.append(param)
+                    break
+
+    # the fill pair is exact when ranks grow along the chain of fill targets
+    chain = sorted((t for p in ("fillWidth", "fillHeight") for t in per_param[p]),
+                   key=lambda ta: (ta[0][0] * ta[0][1], ta[0]))
+    ranks = [rank[a] for _, a in chain]
+    table.fill_exact = all(x <= y for x, y in zip(ranks, ranks[1:])) and all(
+        ta[0] <= tb[0] and ta[1] <= tb[1] for (ta, _), (tb, _) in zip(chain, chain[1:]))
+
+    for answer, r in rank.items():
+        for i, v in enumerate(choosers):
+            table.answers[(v[0], v[1], r)] = answer[i]
+    for i, v in enumerate(choosers):
+        table.answers[(v[0], v[1], None)] = none_joint[i]
+    _self_check(table, image, choosers, rank, rng)
+    _box_tables(table, image, choosers, joint, rng)
+    return table
+
+
+def _box_tables(table: ImageTable, image, choosers, joint, rng: random.Random) -> None:
+    """Tables for ``width`` and ``height`` together (a forced box W×H, within the source):
+    the answer covering ``(w, 1)`` and the one covering ``(1, h)`` (each from ``select``),
+    combined by a maximum, and the rendered sizes a box can hit exactly. Sets
+    ``table.box_exact`` from a sampled comparison with ``select``."""
+    seen: dict = {}
+    per_side = {}
+    for param, make in (("width", lambda n: SizeRequest(width=n, height=1)),
+                        ("height", lambda n: SizeRequest(width=1, height=n))):
+        values = []
+        for n in range(1, _param_domain(image, param) + 1):
+            target, answer = joint(make(n))
+            values.append(answer)
+            area = tuple(int(a[1].split("x")[0]) * int(a[1].split("x")[1]) for a in answer)
+            seen.setdefault(answer, (area, n))
+        per_side[param] = values
+    order = sorted(seen, key=lambda a: seen[a])
+    rank = {a: i for i, a in enumerate(order)}
+    for param, values in per_side.items():
+        runs: list[list] = []
+        for n, answer in enumerate(values, start=1):
+            r = rank[answer]
+            if runs and runs[-1][2] == r and runs[-1][1] == n - 1:
+                runs[-1][1] = n
+            else:
+                runs.append([n, n, r])
+        runs[-1][1] = None
+        table.box_ranges[param] = [tuple(r) for r in runs]
+    for answer, r in rank.items():
+        for i, v in enumerate(choosers):
+            table.box_answers[(v[0], v[1], r)] = answer[i]
+    variants = list(choosers)
+    for (fmt, token), chooser in choosers.items():
+        for d in image.derivatives:
+            if d.format == fmt and not d.original:
+                size = SizeRequest(width=d.width, height=d.height)
+                answer = chooser.direct(size)
+                if answer[2] == "exact":
+                    table.box_exact_sizes[(fmt, token, f"{d.width}x{d.height}")] = answer
+    table.box_exact = True
+    for _ in range(SELF_CHECK_SAMPLES):
+        w, h = rng.randint(1, image.width), rng.randint(1, image.height)
+        fmt, token = rng.choice(variants)
+        expected = choosers[(fmt, token)].direct(SizeRequest(width=w, height=h))
+        got = table.box_exact_sizes.get((fmt, token, f"{w}x{h}"))
+        if got is None:
+            rw = next(r for lo, hi, r in table.box_ranges["width"] if lo <= w and (hi is None or w <= hi))
+            rh = next(r for lo, hi, r in table.box_ranges["height"] if lo <= h and (hi is None or h <= hi))
+            got = table.box_answers[(fmt, token, max(rw, rh))]
+        if got != expected:
+            table.box_exact = False
+            break
+
+
+class _Undecorated:
+    """An image record with only its undecorated derivatives (nginx serves no decoration)."""
+
+    def __init__(self, image, derivatives):
+        self.tag, self.width, self.height = image.tag, image.width, image.height
+        self.format, self.quality, self.derivatives = image.format, image.quality, derivatives
+
+
+def _self_check(table: ImageTable, image, choosers, rank, rng: random.Random) -> None:
+    """Compare the tables with ``select`` on random single-parameter requests; raises
+    AssertionError when the memoised signature would have given another answer."""
+    for _ in range(SELF_CHECK_SAMPLES):
+        param = rng.choice(SIZE_PARAMETERS)
+        n = rng.randint(1, _param_domain(image, param))
+        (fmt, token) = rng.choice(list(choosers))
+        chooser = choosers[(fmt, token)]
+        size = SizeRequest(**{param: n})
+        expected = chooser.direct(size)
+        r = next(rr for lo, hi, rr in table.ranges[param] if lo <= n and (hi is None or n <= hi))
+        got = table.answers[(fmt, token, r)]
+        if got != expected:
+            raise AssertionError(f"hosting tables disagree with select for {image.tag} {param}={n} "
+                                 f"{fmt}/{token}: {got} != {expected}")
+
+
+def build_tables(output: str | Path, seed: int = 0) -> HostingTables:
+    """Precompute every answer of the built folder ``output`` (manifest read by
+    ``server.Index``, the reader serve.py uses). ``seed`` drives the self-check sampling.
+
+    Raises FileNotFoundError without a manifest, ValueError when the build negotiates formats
+    by ``Accept`` (not expressible per URL), AssertionError if the tables disagree with
+    ``selection.select`` on a sampled request.
+    """
+    output = Path(output).resolve()
+    index = Index(output)
+    if index.negotiate_format:
+        raise ValueError("hosting: the build negotiates formats by Accept (settings negotiate_format: true); "
+                         "the nginx config answers by URL only (a CDN caches by URL) and does not support "
+                         "it: build with negotiate_format: false")
+    rng = random.Random(seed)
+    images: dict[str, ImageTable] = {}
+    for i, (tag, image) in enumerate(sorted(index.images.items())):
+        images[tag] = _image_table(f"i{i}", image, rng)
+    slots, owners, objects, collisions = {}, {}, {}, []
+    for kind, by_id in index.owners.items():
+        lower: dict[str, str] = {}
+        for owner_id, types in by_id.items():
+            if owner_id.lower() in lower:
+                collisions.append(f"{kind}/{owner_id}")
+            lower[owner_id.lower()] = index.lower_ids[kind][owner_id.lower()]
+            for image_type, tags in types.items():
+                for n, tag in enumerate(tags):
+                    slots[f"{kind}/{owner_id}/{image_type}/{n}"] = images[tag].key
+        owners[kind] = lower
+    for owner_id in index.owners.get("Items", {}):
+        objects[f"Items/{owner_id}"] = layout.object_file("Items", owner_id)
+        objects[f"Items/{owner_id}/Images"] = layout.image_infos_file(owner_id)
+    for owner_id in index.owners.get("Users", {}):
+        objects[f"Users/{owner_id}"] = layout.object_file("Users", owner_id)
+        for item_id in index.owners.get("Items", {}):
+            rel = layout.user_item_file(owner_id, item_id)
+            if (output / rel).is_file():
+                objects[f"Users/{owner_id}/Items/{item_id}"] = rel
+    objects = {k: v for k, v in objects.items() if (output / v).is_file()}
+    candidates = {name.lower() for name in FORMATS} | {"jpeg", "jpp", ORIGINAL.lower()}
+    format_names = {c: parse_format(c) for c in sorted(candidates) if parse_format(c)}
+    type_candidates = {t.lower() for t in IMAGE_TYPES} | {"chapterimage"}
+    type_names = {c: parse_image_type(c) for c in sorted(type_candidates) if parse_image_type(c)}
+    return HostingTables(output, images, slots, owners, objects, dict(index.store), format_names,
+                         type_names, collisions)
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+
+def _q(text: str) -> str:
+    """Quote a string for nginx (double quotes; backslash and quote escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _unary(rank: int) -> str:
+    return "r" * (rank + 1)
+
+
+def _map_entries(tables: HostingTables) -> dict[str, list[tuple[str, str]]]:
+    """Generated entries of the data maps, by map name (see the template)."""
+    m: dict[str, list[tuple[str, str]]] = {k: [] for k in (
+        "slot", "owner", "object", "eff", "fmt_err", "qclass", "answer", "tag", "store", "fmt_name",
+        "type_name", "bytes", "box_width", "box_height", "box_answer", "box_exact",
+        *(f"rank_{p.lower()}" for p in SIZE_PARAMETERS))}
+    for key, image_key in sorted(tables.slots.items()):
+        m["slot"].append((key, image_key))
+    for kind, ids in sorted(tables.owners.items()):
+        for low, canonical in sorted(ids.items()):
+            m["owner"].append((f"{kind}/{low}", canonical))
+    for key, rel in sorted(tables.objects.items()):
+        m["object"].append((key, rel))
+    served = set(tables.objects.values()) | {a[0] for t in tables.images.values()
+                                             for a in [*t.answers.values(), *t.box_answers.values()]}
+    for rel in sorted(served):
+        m["bytes"].append((rel, str((tables.output / rel).stat().st_size)))
+    for rel, mime in sorted(tables.store.items()):
+        m["store"].append((rel, mime))
+    for low, name in sorted(tables.format_names.items()):
+        m["fmt_name"].append((low, name))
+    for low, name in sorted(tables.type_names.items()):
+        m["type_name"].append((low, name))
+    for tag, t in sorted(tables.images.items(), key=lambda kv: int(kv[1].key[1:])):
+        k = t.key
+        m["tag"].append((f"{k}:{tag}", "1"))
+        for requested, eff in t.formats.items():
+            m["eff"].append((f"{k}:{requested or ''}", eff))
+        for requested, message in t.format_errors.items():
+            m["fmt_err"].append((f"{k}:{requested or ''}", message))
+        for fmt, classes in t.quality_classes.items():
+            for token, low, high in classes:
+                if low is None:
+                    m["qclass"].append((f"{k}:{fmt}:", token))
+                else:
+                    alts = [str(v) for v in range(low, high + 1) if v == 0]
+                    nonzero = max(low, 1)
+                    if nonzero <= high:
+                        alts.append(int_range_regex(nonzero, high))
+                    m["qclass"].append((f"~^{k}:{fmt}:(?:{'|'.join(alts)})$", token))
+            if len(classes) == 1:   # quality does not matter for this format
+                m["qclass"].append((f"~^{k}:{fmt}:", "n"))
+        for param in SIZE_PARAMETERS:
+            for low, high, rank in t.ranges[param]:
+                m[f"rank_{param.lower()}"].append((f"~^{k}:(?:{int_range_regex(low, high)})$", _unary(rank)))
+        for param in ("width", "height"):
+            for low, high, rank in t.box_ranges[param]:
+                m[f"box_{param}"].append((f"~^{k}:(?:{int_range_regex(low, high)})$", _unary(rank)))
+        for (fmt, token, rank), (file, size, fit) in sorted(t.box_answers.items()):
+            m["box_answer"].append((f"{k}:{fmt}:{token}:{_unary(rank)}", f"{file} {size} {fit}"))
+        for (fmt, token, dims), (file, size, fit) in sorted(t.box_exact_sizes.items()):
+            m["box_exact"].append((f"{k}:{fmt}:{token}:{dims}", f"{file} {size} {fit}"))
+        for (fmt, token, rank), (file, size, fit) in sorted(t.answers.items(), key=lambda kv: (kv[0][0], kv[0][1], -1 if kv[0][2] is None else kv[0][2])):
+            m["answer"].append((f"{k}:{fmt}:{token}:{'' if rank is None else _unary(rank)}", f"{file} {size} {fit}"))
+    return m
+
+
+def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", server_name: str = "_") -> str:
+    """The nginx configuration text (``map`` blocks and one ``server`` block) for ``tables``;
+    to be included in nginx's ``http`` context. ``listen``: nginx ``listen`` value."""
+    from werkzeug.exceptions import MethodNotAllowed, RequestedRangeNotSatisfiable
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["q"] = _q
+    template = env.get_template("nginx.conf.j2")
+    method_body = MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_body()
+    range_body = RequestedRangeNotSatisfiable().get_body()
+    return template.render(
+        maps=_map_entries(tables), root=str(tables.output), listen=listen, server_name=server_name,
+        immutable=IMMUTABLE, revalidate=REVALIDATE, size_params=[p.lower() for p in SIZE_PARAMETERS],
+        size_names=list(SIZE_PARAMETERS), decorations=list(DECORATIONS), method_body=method_body,
+        range_body=range_body,
+        id_chars="".join(sorted(ID_CHARS)), images=len(tables.images),
+        types=sorted({(f.mime, f.extension) for f in FORMATS.values()}),
+        exceptions={"fill_inexact": sorted(t.tag for t in tables.images.values() if not t.fill_exact),
+                    "upscale_rounding": sorted(f"{t.tag}:{','.join(t.upscale_rounding)}"
+                                               for t in tables.images.values() if t.upscale_rounding),
+                    "case_collisions": tables.case_collisions,
+                    "box_inexact": sorted(t.tag for t in tables.images.values() if not t.box_exact)})
+
+
+def write_nginx_config(output: str | Path, dest: str | Path, listen: str = "127.0.0.1:8096",
+                       server_name: str = "_") -> dict:
+    """Build the tables for ``output`` and write the config to ``dest`` atomically.
+
+    Returns doit values ``{"lines": n, "images": n}``. Raises like ``build_tables``.
+    """
+    text = render_nginx_config(build_tables(output), listen, server_name)
+    atomic_write_bytes(Path(dest), text.encode())
+    return {"lines": text.count("\n")}
+
+
+def nginx_main_config(site_conf: str | Path, workdir: str | Path, error_log: str = "stderr") -> str:
+    """A minimal stand-alone ``nginx.conf`` (foreground, no root privileges needed, every
+    temporary path under ``workdir``) that includes the generated ``site_conf``. Used by the
+    tests and by ``nginx -p DIR -c nginx.conf`` for a local trial."""
+    workdir = Path(workdir)
+    return f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {error_log} warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    include {Path(site_conf).resolve()};
+}}
+"""
+
+
+def hosting_task(output: Path, dest: Path, listen: str, server_name: str) -> dict:
+    """The doit task dict of ``doit hosting``: write the nginx config for ``output`` to
+    ``dest`` after the build (``objects``); redone when the manifest, this module, the
+    template or the listen/server_name values change."""
+    from doit.tools import config_changed
+
+    def action():
+        values = write_nginx_config(output, dest, listen, server_name)
+        print(f"hosting: wrote {dest} ({values['lines']} lines; listen {listen})")
+        return values
+    return {
+        "doc": "write an nginx server block answering serve.py's URLs from the output folder",
+        "actions": [action],
+        "task_dep": ["objects"],
+        "file_dep": [str(output / layout.MANIFEST), __file__, str(TEMPLATES / "nginx.conf.j2")],
+        "targets": [str(dest)],
+        "uptodate": [config_changed(f"{listen} {server_name}")],
+        "clean": True,
+        "verbosity": 2,
+    }

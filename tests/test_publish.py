@@ -1,0 +1,211 @@
+"""pipeline.publish against a real S3-compatible server (moto's standalone server, started on a
+free 127.0.0.1 port): objects, their metadata, upload order, resume after an interruption, a
+second run that uploads nothing, deletion only when asked, and ``doit publish``."""
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from conftest import copy_media, free_port, run_doit
+from pipeline.publish import IMMUTABLE, JSON_TYPE, PublishTarget, local_files, publish, s3_client
+
+boto3 = pytest.importorskip("boto3")
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_DEFAULT_REGION": "us-east-1"}
+
+CATALOG = textwrap.dedent("""\
+    settings:
+      formats: [Original, Webp]
+      sizes: [{maxWidth: [160, 320]}]
+    items:
+      - id: show
+        name: Show
+        type: Series
+        images:
+          Primary: media/poster-wood.jpg
+          Logo: media/matplotlib-logo.png
+      - id: ep1
+        name: Episode 1
+        type: Episode
+        parent: show
+        images: {Primary: media/Dune.jpg}
+    users:
+      - id: alice
+        name: alice
+        images: {Primary: media/avatar-meadow.jpg}
+""")
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch):
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@contextmanager
+def moto_server():
+    """moto's S3 server on a free 127.0.0.1 port; yields its endpoint URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **CREDENTIALS})
+    try:
+        for _ in range(400):                      # at most ~20 s
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise AssertionError(f"moto server did not start: {proc.stdout.read()}")
+                time.sleep(0.05)
+        else:
+            raise AssertionError("moto server did not open its port")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("publish")
+    copy_media(root, "poster-wood.jpg", "matplotlib-logo.png", "Dune.jpg", "avatar-meadow.jpg")
+    (root / "catalog.yaml").write_text(CATALOG)
+    output = root / "output"
+    run_doit(root / "catalog.yaml", output, check=True)
+    (output / ".cache" / "secret.txt").write_text("not for the bucket")
+    return root, output
+
+
+@pytest.fixture()
+def bucket():
+    with moto_server() as endpoint:
+        target = PublishTarget("media", "site/v1/", endpoint)
+        client = s3_client(target)
+        client.create_bucket(Bucket="media")
+        yield target, client
+
+
+def test_local_files_types_and_order(built):
+    _, output = built
+    files = local_files(output)
+    rels = [f.rel for f in files]
+    assert rels[-1] == "manifest.json"
+    assert not any(r.startswith(".cache/") for r in rels)
+    phases = [f.phase for f in files]
+    assert phases == sorted(phases)
+    by_rel = {f.rel: f for f in files}
+    assert by_rel["Items/show/index.json"].content_type == JSON_TYPE
+    assert by_rel["Items/show/index.json"].cache_control == "public, max-age=60"
+    webp = next(f for f in files if f.rel.endswith(".webp"))
+    assert webp.content_type == "image/webp" and webp.cache_control == IMMUTABLE
+    legacy = [f for f in files if f.phase == 1]
+    assert legacy and all(f.cache_control == IMMUTABLE for f in legacy)
+    assert {f.content_type for f in legacy} <= {"image/jpeg", "image/png", "image/webp"}
+
+
+def test_publish_uploads_everything_with_metadata_then_nothing(built, bucket):
+    _, output = built
+    target, client = bucket
+    errors = io.StringIO()
+    first = publish(output, target, jobs=4, stream=errors)
+    files = local_files(output)
+    assert len(first.uploaded) == len(files) and first.skipped == 0
+    assert "publish: " in errors.getvalue() and f"{len(files)}/{len(files)} files" in errors.getvalue()
+    # order: every image before every legacy link before every JSON object, manifest last
+    phase = {target.prefix + f.rel: f.phase for f in files}
+    order = [phase[k] for k in first.uploaded]
+    assert order == sorted(order) and first.uploaded[-1] == "site/v1/manifest.json"
+    # objects and metadata
+    for f in files:
+        head = client.head_object(Bucket="media", Key=target.prefix + f.rel)
+        assert head["ContentType"] == f.content_type, f.rel
+        assert head["CacheControl"] == f.cache_control, f.rel
+        assert head["ContentLength"] == f.size
+    body = client.get_object(Bucket="media", Key="site/v1/Items/show/index.json")["Body"].read()
+    assert body == (output / "Items/show/index.json").read_bytes()
+    listed = client.list_objects_v2(Bucket="media", Prefix="site/v1/.cache")
+    assert listed.get("KeyCount", 0) == 0
+    # a second run uploads nothing
+    second = publish(output, target, stream=io.StringIO())
+    assert second.uploaded == [] and second.skipped == len(files)
+
+
+def test_interrupted_publish_resumes(built, bucket):
+    _, output = built
+    target, client = bucket
+    count = 0
+
+    def stop_after_five(key):
+        nonlocal count
+        count += 1
+        if count == 5:
+            raise KeyboardInterrupt("simulated interruption")
+
+    with pytest.raises(KeyboardInterrupt):
+        publish(output, target, jobs=1, on_uploaded=stop_after_five, stream=io.StringIO())
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket="media", Prefix="site/")["Contents"]}
+    # the failing upload's worker may have started one more (jobs=1) before the rest was dropped
+    assert 5 <= len(keys) <= 6 and "site/v1/manifest.json" not in keys
+    resumed = publish(output, target, stream=io.StringIO())
+    assert resumed.skipped == len(keys) and len(resumed.uploaded) == len(local_files(output)) - len(keys)
+    assert resumed.uploaded[-1] == "site/v1/manifest.json"
+
+
+def test_changed_json_is_uploaded_again_and_delete_only_when_asked(built, bucket, tmp_path):
+    _, output = built
+    target, client = bucket
+    publish(output, target, stream=io.StringIO())
+    client.put_object(Bucket="media", Key="site/v1/images/stale/old.jpg", Body=b"x")
+    client.put_object(Bucket="media", Key="other/keep.txt", Body=b"y")
+    # same size, other content: compared by MD5, not by size or time
+    path = output / "Users/alice/index.json"
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original.replace(b"alice", b"ALICE"))
+        again = publish(output, target, stream=io.StringIO())
+        assert again.uploaded == ["site/v1/Users/alice/index.json"] and again.deleted == []
+        assert client.head_object(Bucket="media", Key="site/v1/images/stale/old.jpg")
+        cleaned = publish(output, target, delete=True, stream=io.StringIO())
+        assert cleaned.deleted == ["site/v1/images/stale/old.jpg"]
+        assert client.head_object(Bucket="media", Key="other/keep.txt")
+    finally:
+        path.write_bytes(original)
+
+
+def test_target_from_environment(monkeypatch):
+    monkeypatch.setenv("S3_BUCKET", "b")
+    monkeypatch.setenv("S3_PREFIX", "/a/b")
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert PublishTarget.from_env() == PublishTarget("b", "a/b/", "http://127.0.0.1:9")
+    assert PublishTarget.from_env("c", "", None).prefix == ""
+    monkeypatch.delenv("S3_BUCKET")
+    with pytest.raises(ValueError):
+        PublishTarget.from_env()
+
+
+def test_doit_publish(built, bucket):
+    root, output = built
+    target, client = bucket
+    result = run_doit(root / "catalog.yaml", output, "publish", f"bucket={target.bucket}",
+                      f"endpoint={target.endpoint}", "prefix=from-doit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "publish:" in result.stdout
+    head = client.head_object(Bucket="media", Key="from-doit/manifest.json")
+    assert head["ContentType"] == JSON_TYPE
+    assert (output / "index.html").is_file()          # the report is built before publishing
+    assert client.head_object(Bucket="media", Key="from-doit/index.html")["ContentType"].startswith("text/html")
