@@ -195,7 +195,7 @@ def url_groups(root: Path, limit: int = URL_LIMIT) -> dict[str, list[str]]:
             parts = rel.split("/")
             if parts[0] == "Items" and len(parts) == 11:
                 groups["legacy"].append("/" + rel)
-            elif parts[0] == "images":
+            elif parts[0] == "images" and name != "render.json":   # build record, not an image
                 groups["images"].append("/" + rel)
             elif name.endswith(".json"):
                 groups["objects"].append("/" + rel)
