@@ -11,8 +11,6 @@ Tasks (``doit list``):
   (stale tags, removed items, leftover temporary files). Not a default task.
 """
 
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from doit.tools import config_changed
 
 from . import layout
 from .atomic import TEMP_MARK
-from .catalog import Library, load_catalog
+from .catalog import load_catalog
 from .errors import CatalogErrors, SourceError
 from .objects import object_files, write_objects
 from .plan import BuildPlan, SourcePlan, make_plan

@@ -18,7 +18,7 @@ from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
 from .inheritance import inherited_fields
 from .feeds import render_feed_images
 from .jsonapi import image_resource, media_asset_resource, single_document
-from .plan import BuildPlan, Derivative, SourcePlan, make_plan
+from .plan import BuildPlan, SourcePlan, make_plan
 from .podcast import asset_attributes, plan_podcast
 from .selection import select
 from .sizing import SizeRequest

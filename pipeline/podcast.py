@@ -32,7 +32,7 @@ from .errors import SourceError
 from .formats import FORMATS
 from .metadata import strip_metadata
 from .probe import Probe
-from .render import RESAMPLE, REDUCING_GAP, encode, write_record
+from .render import RESAMPLE, REDUCING_GAP, encode, render_recorded
 from .settings import PodcastSettings
 
 #: Namespace of the media asset ids: uuid5(namespace, "{image id}/{style}") is stable.
@@ -113,21 +113,8 @@ def render_podcast(plan: PodcastPlan, output: str | Path) -> dict:
     ``{"files", "bytes"}``, or ``{"error": message, …}`` when the source cannot be decoded
     (the record says so and the objects step leaves the image out). Raises ``SourceError``
     when the source changed since planning."""
-    output = Path(output)
-    try:
-        data = plan.image.path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{plan.relpath}: cannot read file: {exc.strerror}") from None
-    if hashlib.md5(data).hexdigest() != plan.probe.md5:
-        raise SourceError(f"{plan.relpath}: changed while the build was running; run the build again")
-    try:
-        values = _render_styles(plan, data, output)
-    except SourceError as exc:
-        message = f"{plan.relpath}: {exc}"
-        write_record(output, plan.tag, {"error": message})
-        return {"error": message, "files": 0, "bytes": 0}
-    write_record(output, plan.tag, {})
-    return values
+    return render_recorded(plan.image.path, plan.relpath, plan.probe.md5, plan.tag, Path(output),
+                           lambda data, out: _render_styles(plan, data, out))
 
 
 def _render_styles(plan: PodcastPlan, data: bytes, output: Path) -> dict:

@@ -92,20 +92,28 @@ def render_source(source: SourcePlan, output: str | Path) -> dict:
     out and fails the run. Raises ``SourceError`` only when the file changed since it was
     planned (its tag would lie) or vanished.
     """
-    output = Path(output)
+    return render_recorded(source.path, source.relpath, source.probe.md5, source.tag, Path(output),
+                           lambda data, out: _render(source, data, out))
+
+
+def render_recorded(path: Path, relpath: str, md5: str, tag: str, output: Path, work) -> dict:
+    """Read a source, check it is the planned content, run ``work(data, output)`` and write the
+    render record: ``{"blurhash"}`` (when ``work`` returns one) or ``{"error"}`` when ``work``
+    raises ``SourceError`` (then the values are ``{"error", "files": 0, "bytes": 0}``).
+    Raises ``SourceError`` when the file vanished or changed since planning."""
     try:
-        data = source.path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
-        raise SourceError(f"{source.relpath}: cannot read file: {exc.strerror}") from None
-    if hashlib.md5(data).hexdigest() != source.probe.md5:
-        raise SourceError(f"{source.relpath}: changed while the build was running; run the build again")
+        raise SourceError(f"{relpath}: cannot read file: {exc.strerror}") from None
+    if hashlib.md5(data).hexdigest() != md5:
+        raise SourceError(f"{relpath}: changed while the build was running; run the build again")
     try:
-        values = _render(source, data, output)
+        values = work(data, output)
     except SourceError as exc:
-        message = f"{source.relpath}: {exc}"
-        write_record(output, source.tag, {"error": message})
+        message = f"{relpath}: {exc}"
+        write_record(output, tag, {"error": message})
         return {"error": message, "files": 0, "bytes": 0}
-    write_record(output, source.tag, {"blurhash": values["blurhash"]})
+    write_record(output, tag, {k: v for k, v in values.items() if k == "blurhash"})
     return values
 
 

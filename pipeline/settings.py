@@ -52,7 +52,7 @@ it names.
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import RENDERER_VERSION
 from .colors import parse_color
