@@ -1,6 +1,5 @@
 """Shared fixtures: run the real doit build and the real serve.py in subprocesses."""
 
-import os
 import shutil
 import socket
 import subprocess
@@ -10,7 +9,6 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MEDIA = ROOT / "media"
@@ -33,30 +31,39 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(output: Path, *extra: str):
-    """Start ``serve.py`` on a free 127.0.0.1 port; yield its base URL; stop it afterwards."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--output", str(output),
-                             "--host", "127.0.0.1", "--port", str(port), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+def running_process(cmd: list[str], port: int, what: str, env: dict | None = None, log=lambda: ""):
+    """Start ``cmd`` (a server that listens on 127.0.0.1:``port``), wait at most ~20 s for the
+    port, yield the process, and stop it afterwards. ``log()`` adds to the failure message."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        deadline = time.monotonic() + 20
-        while True:
+        for _ in range(400):                       # at most ~20 s
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     break
             except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"serve.py did not start: {proc.stdout.read()}")
+                if proc.poll() is not None:
+                    raise AssertionError(f"{what} did not start: {proc.stdout.read()} {log()}")
                 time.sleep(0.05)
-        yield base
+        else:
+            raise AssertionError(f"{what} did not open its port")
+        yield proc
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def running_server(output: Path, *extra: str):
+    """Start ``serve.py`` on a free 127.0.0.1 port; yield its base URL; stop it afterwards."""
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "serve.py"), "--output", str(output),
+           "--host", "127.0.0.1", "--port", str(port), *extra]
+    with running_process(cmd, port, "serve.py"):
+        yield f"http://127.0.0.1:{port}"
 
 
 def copy_media(dest: Path, *names: str) -> None:

@@ -3,9 +3,7 @@ source that fails only itself, prune and clean, parallel runs, catalog errors.""
 
 import json
 import re
-import textwrap
 
-import pytest
 from PIL import Image
 
 from conftest import run_doit

@@ -13,8 +13,6 @@ import json
 import random
 import re
 import shutil
-import socket
-import subprocess
 import textwrap
 import time
 from contextlib import contextmanager
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_media, free_port, run_doit, running_server
+from conftest import copy_media, free_port, run_doit, running_process, running_server
 from pipeline.hosting import build_tables, int_range_regex, nginx_main_config, render_nginx_config
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -155,29 +153,11 @@ def running_nginx(output: Path, workdir: Path):
     (workdir / "site.conf").write_text(text)
     (workdir / "nginx.conf").write_text(nginx_main_config(workdir / "site.conf", workdir,
                                                           error_log=str(workdir / "error.log")))
+    error_log = workdir / "error.log"
     started = time.monotonic()
-    proc = subprocess.Popen([NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for _ in range(400):                       # at most ~20 s
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    log = (workdir / "error.log").read_text() if (workdir / "error.log").exists() else ""
-                    raise AssertionError(f"nginx did not start: {proc.stdout.read()} {log}")
-                time.sleep(0.05)
-        else:
-            raise AssertionError("nginx did not open its port")
+    with running_process([NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")], port, "nginx",
+                         log=lambda: error_log.read_text() if error_log.exists() else ""):
         yield f"127.0.0.1:{port}", text, time.monotonic() - started
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def fetch(hostport: str, method: str, target: str, headers: dict) -> tuple[int, dict, bytes]:

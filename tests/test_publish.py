@@ -4,16 +4,13 @@ second run that uploads nothing, deletion only when asked, and ``doit publish``.
 
 import io
 import os
-import socket
-import subprocess
 import sys
 import textwrap
-import time
 from contextlib import contextmanager
 
 import pytest
 
-from conftest import copy_media, free_port, run_doit
+from conftest import copy_media, free_port, run_doit, running_process
 from pipeline.publish import IMMUTABLE, JSON_TYPE, PublishTarget, local_files, publish, s3_client
 
 boto3 = pytest.importorskip("boto3")
@@ -56,28 +53,9 @@ def aws_env(monkeypatch):
 def moto_server():
     """moto's S3 server on a free 127.0.0.1 port; yields its endpoint URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **CREDENTIALS})
-    try:
-        for _ in range(400):                      # at most ~20 s
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise AssertionError(f"moto server did not start: {proc.stdout.read()}")
-                time.sleep(0.05)
-        else:
-            raise AssertionError("moto server did not open its port")
+    with running_process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                         port, "moto server", env={**os.environ, **CREDENTIALS}):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """pipeline.server through Werkzeug's test client: routing, caching, reload after a rebuild."""
 
 import json
-import time
 
 import pytest
 from PIL import Image
