@@ -169,10 +169,9 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
             continue
         if rel in keep and TEMP_MARK not in path.name:
             continue
-        parts = rel.split("/")
-        # legacy links: Items/{id}/Images/{Type}/{index}/{tag}/… live while item and tag do
-        if (len(parts) == 11 and parts[0] == "Items" and parts[1] in data["owners"]["Items"]
-                and parts[5] in live_tags and TEMP_MARK not in path.name):
+        legacy = layout.legacy_owner_and_tag(rel)   # links live while their item and tag do
+        if (legacy and legacy[0] in data["owners"]["Items"] and legacy[1] in live_tags
+                and TEMP_MARK not in path.name):
             continue
         deleted.append(path)
         if not dry_run:

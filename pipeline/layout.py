@@ -94,6 +94,19 @@ def feed_file(bucket_type: str, bucket_id: str) -> str:
     return f"{ART19_DIR}/feeds/{bucket_type}/{bucket_id}.xml"
 
 
+def legacy_owner_and_tag(relpath: str) -> tuple[str, str] | None:
+    """(item id, tag) when ``relpath`` has the shape of ``legacy_file``, else None."""
+    parts = relpath.split("/")
+    if len(parts) == 11 and parts[0] == "Items" and parts[2] == "Images":
+        return parts[1], parts[5]
+    return None
+
+
+def store_file(tag: str, name: str) -> str:
+    """``images/{tag}/{name}``: a file of the content store (a derivative or a media asset)."""
+    return f"{IMAGES_DIR}/{tag}/{name}"
+
+
 def probe_cache_file(output: Path) -> Path:
     """The probe cache inside ``output``."""
     return output / CACHE_DIR / "probe.json"

@@ -215,9 +215,10 @@ def legacy_links(plan: BuildPlan, facts: "TagFacts") -> dict[str, str]:
     for (kind, owner_id, image_type, index), tag in plan.slot_tags.items():
         if kind != "Items":
             continue
-        prefix = f"Items/{owner_id}/Images/{image_type}/{index}/{tag}/"
         for key, file in facts.for_source(plan.sources[tag])["links"].items():
-            links[f"{prefix}{key}/0/0"] = file
+            fmt, max_width, max_height = key.split("/")
+            links[layout.legacy_file(owner_id, image_type, index, tag, fmt,
+                                     int(max_width), int(max_height))] = file
     return links
 
 

@@ -21,8 +21,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from . import layout
 from .atomic import atomic_write_bytes
 from .catalog import Library, PodcastImage
@@ -32,7 +30,7 @@ from .errors import SourceError
 from .formats import FORMATS
 from .metadata import strip_metadata
 from .probe import Probe
-from .render import RESAMPLE, REDUCING_GAP, encode, render_recorded
+from .render import RESAMPLE, REDUCING_GAP, encode, flatten, render_recorded
 from .settings import PodcastSettings
 
 #: Namespace of the media asset ids: uuid5(namespace, "{image id}/{style}") is stable.
@@ -133,10 +131,7 @@ def _render_styles(plan: PodcastPlan, data: bytes, output: Path) -> dict:
                 cropped = decode(data).crop(plan.box)
             image = cropped if cropped.size == (asset.width, asset.height) else \
                 cropped.resize((asset.width, asset.height), RESAMPLE, reducing_gap=REDUCING_GAP)
-            if image.mode == "RGBA":
-                canvas = Image.new("RGB", image.size, plan.settings.background_color)
-                canvas.paste(image, mask=image.getchannel("A"))
-                image = canvas
+            image = flatten(image, plan.settings.background_color)   # styles are RGB, even in Png
             payload = encode(image, asset.format, plan.settings.quality, plan.settings.background_color)
         written += atomic_write_bytes(output / asset.file, payload)
     return {"files": len(plan.assets), "bytes": written}

@@ -103,11 +103,6 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def _is_legacy_link(rel: str) -> bool:
-    parts = rel.split("/")
-    return len(parts) == 11 and parts[0] == "Items" and parts[2] == "Images"
-
-
 def local_files(output: str | Path, short_max_age: int = 60) -> list[LocalFile]:
     """Every publishable file of ``output``, ordered by phase then path.
 
@@ -135,7 +130,7 @@ def local_files(output: str | Path, short_max_age: int = 60) -> list[LocalFile]:
             ctype, cache, phase = JSON_TYPE, short, 3
         elif rel.startswith(layout.IMAGES_DIR + "/"):
             ctype, cache, phase = _content_type(path, rel), IMMUTABLE, 0
-        elif _is_legacy_link(rel):
+        elif layout.legacy_owner_and_tag(rel):
             name = by_inode.get((st.st_dev, st.st_ino))
             ctype = _content_type(path, name) if name else _sniff(path)
             cache, phase = IMMUTABLE, 1

@@ -30,6 +30,16 @@ RESAMPLE = Image.Resampling.LANCZOS
 REDUCING_GAP = 3.0
 
 
+def flatten(image: Image.Image, background_color: tuple[int, int, int]) -> Image.Image:
+    """An ``RGBA`` image composited over ``background_color`` (RGB 0–255), as ``RGB``; any
+    other image unchanged."""
+    if image.mode != "RGBA":
+        return image
+    canvas = Image.new("RGB", image.size, background_color)
+    canvas.paste(image, mask=image.getchannel("A"))
+    return canvas
+
+
 def encode(image: Image.Image, format: str, quality: int | None,
            background_color: tuple[int, int, int]) -> bytes:
     """Encode an ``RGB``/``RGBA`` image to ``format`` (API name) at ``quality`` (0–100, lossy only).
@@ -39,10 +49,8 @@ def encode(image: Image.Image, format: str, quality: int | None,
     No metadata is written; pixels are sRGB. Raises KeyError for an unknown format.
     """
     spec = FORMATS[format]
-    if image.mode == "RGBA" and not spec.alpha:
-        canvas = Image.new("RGB", image.size, background_color)
-        canvas.paste(image, mask=image.getchannel("A"))
-        image = canvas
+    if not spec.alpha:
+        image = flatten(image, background_color)
     buffer = io.BytesIO()
     if format == "Jpg":
         image.save(buffer, "JPEG", quality=quality, optimize=True)

@@ -9,6 +9,7 @@ a size, quality or index that is not a non-negative integer is a 400.
 import re
 from dataclasses import dataclass, field
 
+from . import layout
 from .colors import parse_color
 from .jsonapi import JsonApiError, canonical_uuid, parse_ids
 from .formats import parse_format
@@ -100,7 +101,7 @@ def _art19(parts: list[str], pairs: list[tuple[str, str]]) -> Art19Request | Sto
     if collection == "images" and len(parts) == 3 and len(parts[1]) == 32 and set(parts[1]) <= TAG_CHARS:
         name = parts[2]
         if name and set(name) <= ID_CHARS | {"."} and not name.startswith("."):
-            return StoreRequest(f"images/{parts[1]}/{name}")
+            return StoreRequest(layout.store_file(parts[1], name))
     raise NotFound("no such resource")
 
 
@@ -108,9 +109,7 @@ def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int |
     raw = query.get(name.lower())
     if raw is None or raw == "":
         return None
-    if not _INTEGER.fullmatch(raw):
-        raise BadRequest(f"{name} must be an integer, got {raw!r}")
-    value = int(raw)
+    value = _whole(raw, name)
     if value < low or (high is not None and value > high):
         bounds = f"{low}–{high}" if high is not None else f"≥ {low}"
         raise BadRequest(f"{name} must be {bounds}, got {value}")
@@ -118,9 +117,7 @@ def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int |
 
 
 def _segment_int(text: str, name: str) -> int:
-    if not _INTEGER.fullmatch(text):
-        raise BadRequest(f"{name} must be an integer, got {text!r}")
-    value = int(text)
+    value = _whole(text, name)
     if value < 0:
         raise BadRequest(f"{name} must be ≥ 0, got {value}")
     return value
