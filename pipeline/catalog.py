@@ -36,9 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from PIL import Image
 
+from .crop import CropData, validate
+from .decode import upright_size
 from .errors import CatalogError, CatalogErrors
 from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
+from .jsonapi import BUCKET_TYPES, canonical_uuid
 from .settings import Settings, SettingsError, parse_settings
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -232,12 +236,6 @@ def load_catalog(catalog_path: str | Path) -> Library:
 
 
 def _podcast_images(check: _Checker, entries: Any, root: Path, items: dict, users: dict) -> dict:
-    from PIL import Image  # header only: the crop is checked against the upright size
-
-    from .crop import CropData, validate
-    from .decode import upright_size
-    from .jsonapi import BUCKET_TYPES, canonical_uuid
-
     out: dict[str, PodcastImage] = {}
     if entries is None:
         return out
@@ -281,7 +279,7 @@ def _podcast_images(check: _Checker, entries: Any, root: Path, items: dict, user
         if entry.get("crop") is not None:
             try:
                 crop = CropData.from_mapping(entry["crop"])
-                with Image.open(source) as header:
+                with Image.open(source) as header:  # header only: upright size for the crop
                     validate(crop, *upright_size(header))
             except ValueError as exc:
                 check.fail(where + ("crop",), str(exc))

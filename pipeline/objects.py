@@ -267,11 +267,10 @@ def object_files(plan: BuildPlan) -> list[str]:
     return list(dict.fromkeys(files)) + [layout.MANIFEST]
 
 
-def manifest(plan: BuildPlan, output: Path, podcast: dict | None = None, facts: "TagFacts | None" = None) -> dict:
+def manifest(plan: BuildPlan, podcast: dict, facts: "TagFacts") -> dict:
     """The index serve.py loads: every image (by tag) with its source facts and derivatives
-    (``bytes`` read from disk; a derivative whose file is missing is left out), the tags of
-    every owner's slots, and the failed sources."""
-    facts = facts or TagFacts(output)
+    (``bytes`` from ``facts``; a derivative whose file is missing is left out), the tags of
+    every owner's slots, the ``podcast`` documents and the failed sources."""
     images = {}
     for tag, source in plan.sources.items():
         derivatives = []
@@ -298,7 +297,6 @@ def manifest(plan: BuildPlan, output: Path, podcast: dict | None = None, facts: 
     for owner in plan.library.owners():
         owners[owner.kind][owner.id] = {t: plan.tags_of(owner.kind, owner.id, t)
                                         for t in IMAGE_TYPES if plan.tags_of(owner.kind, owner.id, t)}
-    podcast = podcast if podcast is not None else podcast_documents(plan, output)
     return {"version": MANIFEST_VERSION, "negotiate_format": plan.library.settings.negotiate_format,
             "images": images, "owners": owners,
             "podcast": {k: podcast[k] for k in ("images", "media_assets", "feeds")},
@@ -362,7 +360,7 @@ def write_objects(plan: BuildPlan, output: str | Path) -> dict:
         put(layout.art19_file("media_assets", asset_id), _dumps(single_document(asset["resource"])))
     for path, text in podcast["feed_texts"].items():
         put(path, text.encode())
-    data = _dumps(manifest(plan, output, podcast, facts))
+    data = _dumps(manifest(plan, podcast, facts))
     facts.save(plan.sources)
     count += write_if_changed(output / layout.MANIFEST, data)
     return {"files": count, "failed": render_failed}
