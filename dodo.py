@@ -1,4 +1,4 @@
-"""doit tasks for the image derivative pipeline (task logic lives in pipeline.build).
+"""doit tasks for the image derivative pipeline (task logic lives in pipeline.tasks).
 
     doit                                   build catalog.yaml into output/
     doit catalog=FILE output=DIR           build another catalog into another folder
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from doit import get_var
 
-from pipeline.build import BuildReporter, load_plan, objects_task, prune_task, render_tasks
+from pipeline.tasks import BuildReporter, load_plan, objects_task, prune_task, render_tasks
 
 CATALOG = Path(get_var("catalog", "catalog.yaml")).resolve()
 OUTPUT = Path(get_var("output", "output")).resolve()
@@ -56,18 +56,18 @@ def task_prune():
 
 def task_hosting():
     """write an nginx server block for the output folder (nginx_conf=, listen=, server_name=)"""
-    from pipeline.hosting import hosting_task
+    from pipeline.hosting.nginx import hosting_task
     dest = Path(get_var("nginx_conf", str(OUTPUT / ".cache" / "hosting" / "nginx.conf"))).resolve()
     return hosting_task(OUTPUT, dest, get_var("listen", "127.0.0.1:8080"), get_var("server_name", "_"))
 
 
 def task_publish():
     """upload the output folder to an S3-compatible bucket (bucket=, prefix=, endpoint=, delete=1)"""
-    from pipeline.publish import publish_task
+    from pipeline.outputs.publish import publish_task
     return publish_task(OUTPUT, get_var)
 
 
 def task_report():
     """write output/index.html, the build report (thumbnails, derivatives, inheritance)"""
-    from pipeline.report import report_task
+    from pipeline.outputs.report import report_task
     return report_task(OUTPUT)

@@ -2,7 +2,7 @@
 
     python serve.py --output output --host 127.0.0.1 --port 8096
 
-The routing, selection and caching logic lives in pipeline.server (a WSGI app); this entry point
+The routing, selection and caching logic lives in pipeline.serve.app (a WSGI app); this entry point
 runs it on Granian (a Rust HTTP server) with one worker process per core.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from granian import Granian
 from granian.constants import Interfaces
 
-from pipeline.server import App, load_credentials
+from pipeline.serve.app import App, load_credentials
 
 ROOT = Path(__file__).resolve().parent
 
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     os.environ["PIPELINE_ART19_CREDENTIALS"] = str(Path(args.art19_credentials).resolve()) if args.art19_credentials else ""
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     print(f"serving {os.environ['PIPELINE_OUTPUT']} on http://{args.host}:{args.port}/", flush=True)
-    Granian("pipeline.server:app_from_environment", factory=True, interface=Interfaces.WSGI,
+    Granian("pipeline.serve.app:app_from_environment", factory=True, interface=Interfaces.WSGI,
             address=args.host, port=args.port, workers=args.workers, working_dir=ROOT,
             blocking_threads=args.threads, backpressure=args.threads * 16, log_access=False).serve()
     return 0

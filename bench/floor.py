@@ -24,7 +24,7 @@ image, so for the 160/400 px outputs the encode is a little cheaper and the
 files smaller than a real output's; the floor's *time* is a lower bound, its
 *bytes* are not comparable with the tools' and are shown for information only.
 
-Encoder settings (``encode_options``): the pipeline's (pipeline/render.py
+Encoder settings (``encode_options``): the pipeline's (pipeline/imaging/render.py
 ``encode``): JPEG quality 90, ``optimize=True`` (optimised Huffman tables, as
 sharp's default ``optimiseCoding``), Pillow's default 4:2:0 subsampling,
 baseline; WebP quality 90, method 4 (= libwebp's and sharp's default effort);

@@ -1,33 +1,22 @@
 """Static image derivative pipeline: catalog → plan → render → output tree → serve.
 
-Modules, one concept each:
+Packages by role (docs/design.md has the diagram and the import rules):
 
-- ``imagetypes``: the media-server ``ImageType`` values and their aliases.
-- ``formats``: output formats (``Jpg``, ``Png``, ``Webp``, …), extensions and MIME types.
-- ``settings``: what to precompute (sizes per ImageType, formats, qualities), with defaults.
-- ``catalog``: load and validate ``catalog.yaml`` into a typed ``Library``.
-- ``sizing``: the output-size rule of Jellyfin (width/height/max/fill, never upscaled).
-- ``probe``: read each source once (content hash, upright size, BlurHash), cached.
-- ``layout``: the one place that maps derivatives, objects and URLs to paths under ``output/``.
-- ``plan``: pure planning: which derivative files must exist for each source image.
-- ``render``: decode a source once and write all its derivatives (Pillow).
-- ``inheritance``: parent-image resolution (``ParentBackdropItemId`` …).
-- ``objects``: the JSON objects (``BaseItemDto``, ``ImageInfo``) and the manifest.
-- ``selection``: pick the precomputed derivative that best answers an image request.
-- ``request``: parse an image request's path and query into a typed ``ImageRequest``.
-- ``server``: the WSGI application behind ``serve.py``.
-- ``build``: doit glue (tasks, progress reporter, prune).
-- ``colors``: ``backgroundColor`` parsing (CSS forms and Jellyfin's ``#aarrggbb``).
-- ``overlays``: Jellyfin's indicators and effects (``percentPlayed``, ``unplayedCount``, played
-  mark, ``blur``, ``foregroundLayer``, ``backgroundColor``) as pure Image → Image functions.
-- ``crop``: ART19 ``crop_data`` geometry and the media asset style sizes.
-- ``metadata``: ``stripped-original``: remove metadata blocks without re-encoding pixels.
-- ``podcast``: plan and render ART19 images' media assets.
-- ``jsonapi``: ART19 Content API documents, ``ids[]`` parsing, errors, token auth.
-- ``feeds``: Podcasting 2.0 ``<podcast:image>`` and ``<itunes:image>`` lines (jinja2).
-- ``hosting``: the nginx server block answering serve.py's routes from the same tables.
-- ``publish``: upload the output folder to an S3-compatible bucket (boto3).
-- ``report``: ``output/index.html``, the build report.
+- ``model``: value types shared by build and serve: ``imagetypes``, ``formats``, ``sizing``
+  (Jellyfin's output-size rule), ``colors``, ``decoration`` (``Decoration``), ``derivative``
+  (``Derivative``), ``layout`` (the one place that maps files and URLs to paths under ``output/``).
+- ``catalog``: load and validate ``catalog.yaml`` (``loader``) and its ``settings``.
+- ``plan``: pure planning: ``probe`` (source facts, cached), ``planner`` (derivatives per source,
+  tags, the ``BuildPlan``), ``inheritance`` (parent images).
+- ``imaging``: pixels (Pillow): ``decode``, ``render``, ``overlays`` (drawing only), ``metadata``.
+- ``art19``: ART19 podcast images: ``crop``, ``podcast`` (plan and render), ``jsonapi``, ``feeds``.
+- ``outputs``: what the build publishes: ``objects`` (DTOs, legacy links, manifest), ``report``,
+  ``publish`` (S3).
+- ``hosting``: ``nginx``, the server block answering serve.py's routes from the same tables.
+- ``serve``: the read side: ``request`` (URL → typed request), ``selection``, ``app`` (WSGI).
+  It imports no ``imaging`` and no ``plan``.
+- ``store``: writing files (``atomic``).
+- ``tasks``: doit glue (task dicts, progress reporter, prune).
 """
 
 #: Version of the renderer. Bump it whenever a change in ``render`` (or in the libraries'

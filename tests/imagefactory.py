@@ -161,7 +161,7 @@ def srgb_profile() -> bytes:
 def fake_probe(name: str, width: int = 1000, height: int = 1500, format: str = "Jpg"):
     """A successful ``Probe`` whose md5, size and blurhash derive from ``name`` (distinct per name)."""
     import hashlib
-    from pipeline.probe import Probe
+    from pipeline.plan.probe import Probe
     return Probe(md5=hashlib.md5(name.encode()).hexdigest(), size=100 + len(name), width=width,
                  height=height, format=format, alpha=False, blurhash=f"BH:{name}")
 
@@ -175,10 +175,10 @@ def fake_plan(items: dict, users: dict | None = None, probes: dict | None = None
     title-cased. Settings default to one small profile for every type (Original + Jpg, q90,
     maxWidth 320, no variants).
     """
-    from pipeline.catalog import ImageSlot, Library, Owner
-    from pipeline.plan import make_plan
-    from pipeline.probe import Probe
-    from pipeline.settings import parse_settings
+    from pipeline.catalog.loader import ImageSlot, Library, Owner
+    from pipeline.plan.planner import make_plan
+    from pipeline.plan.probe import Probe
+    from pipeline.catalog.settings import parse_settings
 
     settings = settings or parse_settings({"formats": ["Original", "Jpg"], "qualities": [90],
                                            "sizes": [{"maxWidth": 320}]})

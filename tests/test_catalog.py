@@ -1,4 +1,4 @@
-"""catalog.yaml → Library (pipeline/catalog.py): a valid catalog, and every error kind with its
+"""catalog.yaml → Library (pipeline/catalog/loader.py): a valid catalog, and every error kind with its
 file, exact line and dotted field (``catalog.yaml:17: items[3].images.Primary: …``)."""
 
 import re
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from imagefactory import jpeg, png, write
-from pipeline.catalog import ITEM_TYPES, ImageSlot, ancestors, field_name, load_catalog
+from pipeline.catalog.loader import ITEM_TYPES, ImageSlot, ancestors, field_name, load_catalog
 from pipeline.errors import CatalogError, CatalogErrors
-from pipeline.formats import FORMATS
-from pipeline.imagetypes import IMAGE_TYPES
+from pipeline.model.formats import FORMATS
+from pipeline.model.imagetypes import IMAGE_TYPES
 
 
 @pytest.fixture

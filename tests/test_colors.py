@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.colors import parse_color
+from pipeline.model.colors import parse_color
 
 VALID = [
     # Hex, the Jellyfin/Skia way (SKColor.Parse): '#' optional, case-insensitive, trimmed.

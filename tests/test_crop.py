@@ -1,10 +1,10 @@
-"""ART19 crop geometry and styles (pipeline/crop.py, seed 003)."""
+"""ART19 crop geometry and styles (pipeline/art19/crop.py, seed 003)."""
 
 import math
 
 import pytest
 
-from pipeline.crop import (
+from pipeline.art19.crop import (
     STYLES,
     CropData,
     crop_box,

@@ -1,4 +1,4 @@
-"""Decoding a source into an upright sRGB working image (pipeline/decode.py)."""
+"""Decoding a source into an upright sRGB working image (pipeline/imaging/decode.py)."""
 
 import struct
 import warnings
@@ -11,7 +11,7 @@ from imagefactory import (
     RED, dominant, encode, jpeg, linear_srgb_profile, marked, palette_with_transparency, png, solid,
     srgb_profile, swapped_red_blue_profile,
 )
-from pipeline.decode import decode, open_image, orientation, upright_size
+from pipeline.imaging.decode import decode, open_image, orientation, upright_size
 from pipeline.errors import SourceError
 
 # Where the stored top-left corner of a 40×20 image shows after each EXIF orientation

@@ -2,11 +2,11 @@
 
 import pytest
 
-from pipeline.overlays import Decoration
-from pipeline.plan import Derivative
-from pipeline.request import BadRequest, parse
-from pipeline.selection import match_decoration, select
-from pipeline.sizing import SizeRequest
+from pipeline.model.decoration import Decoration
+from pipeline.model.derivative import Derivative
+from pipeline.serve.request import BadRequest, parse
+from pipeline.serve.selection import match_decoration, select
+from pipeline.model.sizing import SizeRequest
 
 
 def request(query: str):

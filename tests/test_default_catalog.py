@@ -3,8 +3,8 @@
 from PIL import Image
 
 from conftest import ROOT
-from pipeline.catalog import load_catalog
-from pipeline.imagetypes import IMAGE_TYPES
+from pipeline.catalog.loader import load_catalog
+from pipeline.model.imagetypes import IMAGE_TYPES
 
 
 def test_default_catalog_covers_every_case():

@@ -1,11 +1,11 @@
-"""Feed artwork tags (pipeline/feeds.py): Podcasting 2.0 podcast:image and itunes:image."""
+"""Feed artwork tags (pipeline/art19/feeds.py): Podcasting 2.0 podcast:image and itunes:image."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline.feeds import ITUNES_NS, PODCAST_NS, render_feed_images
-from pipeline.jsonapi import media_asset_resource
+from pipeline.art19.feeds import ITUNES_NS, PODCAST_NS, render_feed_images
+from pipeline.art19.jsonapi import media_asset_resource
 
 SERIES = "687282a1-faf7-4d37-8f4a-cbddedf6db8f"
 SIZES = {"thumb": 100, "square-400": 400, "square-640": 640, "square-888": 888, "itunes": 1400,

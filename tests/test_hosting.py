@@ -1,4 +1,4 @@
-"""pipeline.hosting: the generated nginx config answers like serve.py.
+"""pipeline.hosting.nginx: the generated nginx config answers like serve.py.
 
 Unit tests of the integer-range regexes and the tables, then the parity test: one request
 corpus (every route, both spellings, the client URLs of api-reference §3, sizes between and
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_media, free_port, run_doit, running_process, running_server
-from pipeline.hosting import build_tables, int_range_regex, nginx_main_config, render_nginx_config
+from pipeline.hosting.nginx import build_tables, int_range_regex, nginx_main_config, render_nginx_config
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 

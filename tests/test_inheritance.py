@@ -1,9 +1,9 @@
-"""Parent-image inheritance (pipeline/inheritance.py, api-reference §2, Jellyfin AddInheritedImages)."""
+"""Parent-image inheritance (pipeline/plan/inheritance.py, api-reference §2, Jellyfin AddInheritedImages)."""
 
 import pytest
 
 from imagefactory import fake_plan
-from pipeline.inheritance import inherited_fields
+from pipeline.plan.inheritance import inherited_fields
 
 #: id: (type, parent, images). Names starting with "bad" fail to probe (count as absent).
 LIBRARY = {

@@ -1,4 +1,4 @@
-"""ART19 Content API JSON:API pieces (pipeline/jsonapi.py, api-reference §5)."""
+"""ART19 Content API JSON:API pieces (pipeline/art19/jsonapi.py, api-reference §5)."""
 
 import json
 from datetime import datetime, timedelta, timezone
@@ -6,8 +6,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from pipeline.crop import CropData
-from pipeline.jsonapi import (
+from pipeline.art19.crop import CropData
+from pipeline.art19.jsonapi import (
     CONTENT_TYPE,
     JsonApiError,
     auth_error,

@@ -1,4 +1,4 @@
-"""The stripped-original style (pipeline/metadata.py): metadata gone, pixels identical."""
+"""The stripped-original style (pipeline/imaging/metadata.py): metadata gone, pixels identical."""
 
 import random
 from io import BytesIO
@@ -6,7 +6,7 @@ from io import BytesIO
 import pytest
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
-from pipeline.metadata import strip_metadata
+from pipeline.imaging.metadata import strip_metadata
 
 ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 XMP = (

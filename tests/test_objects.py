@@ -1,16 +1,16 @@
-"""The JSON objects (pipeline/objects.py): BaseItemDto image fields, ImageInfo lists, user objects."""
+"""The JSON objects (pipeline/outputs/objects.py): BaseItemDto image fields, ImageInfo lists, user objects."""
 
 import json
 
 import pytest
 
 from imagefactory import encode, fake_plan, fake_probe, jpeg, marked, png, write
-from pipeline import layout
-from pipeline.catalog import load_catalog
-from pipeline.objects import TagFacts, apply_render_results, image_infos, item_dto, user_dto
-from pipeline.render import render_source
-from pipeline.plan import make_plan
-from pipeline.probe import probe_all
+from pipeline.model import layout
+from pipeline.catalog.loader import load_catalog
+from pipeline.outputs.objects import TagFacts, apply_render_results, image_infos, item_dto, user_dto
+from pipeline.imaging.render import render_source
+from pipeline.plan.planner import make_plan
+from pipeline.plan.probe import probe_all
 
 LIBRARY = {
     "s": ("Series", None, {"Primary": "s-p.jpg", "Logo": "s-logo.png", "Thumb": "s-th.jpg", "Banner": "s-banner.jpg",

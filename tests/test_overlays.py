@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from pipeline import overlays
-from pipeline.overlays import (
+from pipeline.imaging import overlays
+from pipeline.imaging.overlays import (
     INDICATOR_COLOR,
     PROGRESS_BACKGROUND,
     PROGRESS_COLOR,

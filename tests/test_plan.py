@@ -1,4 +1,4 @@
-"""Planning (pipeline/plan.py): derivative files per source, tags, and the build plan."""
+"""Planning (pipeline/plan/planner.py): derivative files per source, tags, and the build plan."""
 
 import hashlib
 from io import BytesIO
@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 
 from imagefactory import encode, solid
-from pipeline.catalog import ImageSlot, Library, Owner
-from pipeline.formats import FORMATS
-from pipeline.plan import BuildPlan, Derivative, image_tag, make_plan, plan_derivatives
-from pipeline.probe import Probe, probe_bytes
-from pipeline.settings import DEFAULTS, Profile, parse_settings
-from pipeline.sizing import SizeRequest
+from pipeline.catalog.loader import ImageSlot, Library, Owner
+from pipeline.model.formats import FORMATS
+from pipeline.plan.planner import BuildPlan, Derivative, image_tag, make_plan, plan_derivatives
+from pipeline.plan.probe import Probe, probe_bytes
+from pipeline.catalog.settings import DEFAULTS, Profile, parse_settings
+from pipeline.model.sizing import SizeRequest
 
 TAG = "0123456789abcdef0123456789abcdef"
 FILL_228 = SizeRequest(fillWidth=228, fillHeight=342)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import Http, copy_media, run_doit, running_server
-from pipeline.catalog import load_catalog
+from pipeline.catalog.loader import load_catalog
 from pipeline.errors import CatalogErrors
 
 BIG = "5f0c8a4e-8d2b-4f3a-9c1e-7b6d5a4c3b2a"

@@ -1,4 +1,4 @@
-"""Probing sources (pipeline/probe.py): facts of one file, and the probe cache of probe_all."""
+"""Probing sources (pipeline/plan/probe.py): facts of one file, and the probe cache of probe_all."""
 
 import hashlib
 import json
@@ -8,12 +8,12 @@ from dataclasses import asdict
 import pytest
 from PIL import Image
 
-import pipeline.probe as probe_module
+import pipeline.plan.probe as probe_module
 from imagefactory import encode, jpeg, marked, palette_with_transparency, png, solid, write
-from pipeline.decode import decode
+from pipeline.imaging.decode import decode
 from pipeline.errors import SourceError
-from pipeline.probe import Probe, probe_all, probe_bytes, probe_file
-from pipeline.render import image_blurhash
+from pipeline.plan.probe import Probe, probe_all, probe_bytes, probe_file
+from pipeline.imaging.render import image_blurhash
 
 BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 LANDSCAPE_HASH_HEAD = BASE83[(4 - 1) + (3 - 1) * 9]   # 4×3 components: "L"

@@ -1,4 +1,4 @@
-"""pipeline.publish against a real S3-compatible server (moto's standalone server, started on a
+"""pipeline.outputs.publish against a real S3-compatible server (moto's standalone server, started on a
 free 127.0.0.1 port): objects, their metadata, upload order, resume after an interruption, a
 second run that uploads nothing, deletion only when asked, and ``doit publish``."""
 
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from conftest import copy_media, free_port, run_doit, running_process
-from pipeline.publish import IMMUTABLE, JSON_TYPE, PublishTarget, local_files, publish, s3_client
+from pipeline.outputs.publish import IMMUTABLE, JSON_TYPE, PublishTarget, local_files, publish, s3_client
 
 boto3 = pytest.importorskip("boto3")
 

@@ -1,4 +1,4 @@
-"""pipeline.report: ``doit report`` writes output/index.html; every link and image resolves from
+"""pipeline.outputs.report: ``doit report`` writes output/index.html; every link and image resolves from
 disk; headless Chromium (Debian's ``chromium``) renders it to a PNG with no broken image, both
 from file:// and served over HTTP on 127.0.0.1."""
 
@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import copy_media, free_port, run_doit
-from pipeline.report import report_context, write_report
+from pipeline.outputs.report import report_context, write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

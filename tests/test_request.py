@@ -1,18 +1,18 @@
-"""Parsing image and object URLs (pipeline/request.py, api-reference §1)."""
+"""Parsing image and object URLs (pipeline/serve/request.py, api-reference §1)."""
 
 import pytest
 
-from pipeline.imagetypes import IMAGE_TYPES
+from pipeline.model.imagetypes import IMAGE_TYPES
 from urllib.parse import unquote
 
-from pipeline.request import BadRequest, ImageRequest, NotFound, ObjectRequest, parse_query
-from pipeline.request import parse as parse_decoded
+from pipeline.serve.request import BadRequest, ImageRequest, NotFound, ObjectRequest, parse_query
+from pipeline.serve.request import parse as parse_decoded
 
 
 def parse(path, pairs):
     """As a request arrives: the WSGI server percent-decodes the path once, then routing."""
     return parse_decoded(unquote(path), pairs)
-from pipeline.sizing import SizeRequest
+from pipeline.model.sizing import SizeRequest
 
 TAG = "0123456789abcdef0123456789abcdef"
 

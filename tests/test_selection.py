@@ -1,13 +1,13 @@
-"""Choosing the precomputed derivative for a request (pipeline/selection.py, issue #2 rule)."""
+"""Choosing the precomputed derivative for a request (pipeline/serve/selection.py, issue #2 rule)."""
 
 import pytest
 
-from pipeline.overlays import Decoration
-from pipeline.plan import Derivative, plan_derivatives
-from pipeline.probe import Probe
-from pipeline.selection import Choice, FormatNotAvailable, nearest_quality, select
-from pipeline.settings import Profile
-from pipeline.sizing import SizeRequest
+from pipeline.model.decoration import Decoration
+from pipeline.plan.planner import Derivative, plan_derivatives
+from pipeline.plan.probe import Probe
+from pipeline.serve.selection import Choice, FormatNotAvailable, nearest_quality, select
+from pipeline.catalog.settings import Profile
+from pipeline.model.sizing import SizeRequest
 
 TAG = "fedcba9876543210fedcba9876543210"
 PREFIX = f"images/{TAG}/"

@@ -1,4 +1,4 @@
-"""pipeline.server through Werkzeug's test client: routing, caching, reload after a rebuild."""
+"""pipeline.serve.app through Werkzeug's test client: routing, caching, reload after a rebuild."""
 
 import json
 
@@ -7,7 +7,7 @@ from PIL import Image
 from werkzeug.test import Client
 
 from conftest import run_doit
-from pipeline.server import App
+from pipeline.serve.app import App
 from test_build import make_library, tag_of
 
 

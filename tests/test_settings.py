@@ -1,15 +1,15 @@
-"""Settings (pipeline/settings.py): defaults per ImageType, overrides, ladders, fingerprint, errors."""
+"""Settings (pipeline/catalog/settings.py): defaults per ImageType, overrides, ladders, fingerprint, errors."""
 
 import copy
 import json
 
 import pytest
 
-import pipeline.settings as settings_module
-from pipeline.formats import FORMATS
-from pipeline.imagetypes import IMAGE_TYPES
-from pipeline.settings import DEFAULTS, Settings, SettingsError, parse_settings
-from pipeline.sizing import SizeRequest
+import pipeline.catalog.settings as settings_module
+from pipeline.model.formats import FORMATS
+from pipeline.model.imagetypes import IMAGE_TYPES
+from pipeline.catalog.settings import DEFAULTS, Settings, SettingsError, parse_settings
+from pipeline.model.sizing import SizeRequest
 
 KNOWN_FORMATS = ", ".join(["Original", *FORMATS])
 GENERAL_LADDER = ("maxWidth=160", "maxWidth=320", "maxWidth=640", "maxWidth=1280")

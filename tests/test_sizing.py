@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.sizing import SizeRequest, output_size
+from pipeline.model.sizing import SizeRequest, output_size
 
 CASES = [
     # (source W, H, request, expected)

@@ -15,7 +15,7 @@ sys.path.insert(0, str(GOLDEN_DIR.parents[1]))  # the repository root, for ``pip
 
 from PIL import Image  # noqa: E402
 
-from pipeline.overlays import Decoration, decorate  # noqa: E402
+from pipeline.imaging.overlays import Decoration, decorate  # noqa: E402
 
 POSTER, SMALL = (300, 450), (100, 150)
 

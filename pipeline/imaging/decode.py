@@ -11,7 +11,7 @@ from io import BytesIO
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from .errors import SourceError
+from pipeline.errors import SourceError
 
 ORIENTATION_TAG = 0x0112
 _SRGB = ImageCms.createProfile("sRGB")

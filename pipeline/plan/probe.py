@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import RENDERER_VERSION
-from .decode import open_image, upright_size
-from .errors import SourceError
-from .formats import FORMATS, source_format
-from .atomic import atomic_write_bytes
+from pipeline import RENDERER_VERSION
+from pipeline.imaging.decode import open_image, upright_size
+from pipeline.errors import SourceError
+from pipeline.model.formats import FORMATS, source_format
+from pipeline.store.atomic import atomic_write_bytes
 
 _CACHE_VERSION = f"3/{RENDERER_VERSION}"
 

@@ -18,15 +18,15 @@ from pathlib import Path
 from doit.reporter import ConsoleReporter
 from doit.tools import config_changed
 
-from . import layout
-from .atomic import TEMP_MARK
-from .catalog import load_catalog
-from .errors import CatalogErrors, SourceError
-from .objects import object_files, write_objects
-from .plan import BuildPlan, SourcePlan, make_plan
-from .podcast import PodcastPlan, plan_podcast, render_podcast
-from .probe import probe_all
-from .render import render_source
+from pipeline.model import layout
+from pipeline.store.atomic import TEMP_MARK
+from pipeline.catalog.loader import load_catalog
+from pipeline.errors import CatalogErrors, SourceError
+from pipeline.outputs.objects import object_files, write_objects
+from pipeline.plan.planner import BuildPlan, SourcePlan, make_plan
+from pipeline.art19.podcast import PodcastPlan, plan_podcast, render_podcast
+from pipeline.plan.probe import probe_all
+from pipeline.imaging.render import render_source
 
 
 def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = None) -> BuildPlan:

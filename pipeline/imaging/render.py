@@ -17,13 +17,13 @@ from pathlib import Path
 import blurhash
 from PIL import Image
 
-from . import layout
-from .atomic import atomic_write_bytes
-from .decode import decode
-from .errors import SourceError
-from .formats import FORMATS
-from .overlays import decorate
-from .plan import Derivative, SourcePlan
+from pipeline.model import layout
+from pipeline.store.atomic import atomic_write_bytes
+from pipeline.imaging.decode import decode
+from pipeline.errors import SourceError
+from pipeline.model.formats import FORMATS
+from pipeline.imaging.overlays import decorate
+from pipeline.plan.planner import Derivative, SourcePlan
 
 #: Resampling: Lanczos, with a fast box reduction first while the image is > 3× the target.
 RESAMPLE = Image.Resampling.LANCZOS

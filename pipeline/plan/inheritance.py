@@ -16,8 +16,8 @@ ancestors nearest first (Episode → Season → Series):
   walk stops at the first Series (folders above it do not count).
 """
 
-from .catalog import Library, Owner, ancestors
-from .plan import BuildPlan
+from pipeline.catalog.loader import Library, Owner, ancestors
+from pipeline.plan.planner import BuildPlan
 
 
 def inherited_fields(plan: BuildPlan, item: Owner) -> dict[str, object]:

@@ -25,14 +25,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
-from . import layout
-from .formats import FORMATS
-from .overlays import Decoration
-from .plan import Derivative
-from .jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, auth_error, check_credentials, \
+from pipeline.model import layout
+from pipeline.model.formats import FORMATS
+from pipeline.model.decoration import Decoration
+from pipeline.model.derivative import Derivative
+from pipeline.art19.jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, auth_error, check_credentials, \
     collection_document, parse_authorization, single_document
-from .request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest, parse
-from .selection import FormatNotAvailable, select
+from pipeline.serve.request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest, parse
+from pipeline.serve.selection import FormatNotAvailable, select
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 CACHE_SIZE = 50_000   # resolved answers kept per index (cleared when full)

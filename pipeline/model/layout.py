@@ -28,10 +28,10 @@ art19/feeds/Series/{id}.xml                    <podcast:image>/<itunes:image> li
 
 from pathlib import Path, PurePosixPath
 
-from .formats import FORMATS
+from pipeline.model.formats import FORMATS
 
 MANIFEST = "manifest.json"
-REPORT = "index.html"      # the build report (pipeline.report)
+REPORT = "index.html"      # the build report (pipeline.outputs.report)
 IMAGES_DIR = "images"
 CACHE_DIR = ".cache"
 OBJECT_FILE = "index.json"

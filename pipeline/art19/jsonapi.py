@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timezone
 from typing import Callable, Collection, Iterable, Literal, Mapping
 
-from .crop import STYLES, CropData
+from pipeline.art19.crop import STYLES, CropData
 
 CONTENT_TYPE = "application/vnd.api+json"
 #: ART19 ``bucket_type`` values: the kinds of entity that own an image.

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from . import layout
-from .atomic import atomic_write_bytes
-from .imagetypes import IMAGE_TYPES
+from pipeline.model import layout
+from pipeline.store.atomic import atomic_write_bytes
+from pipeline.model.imagetypes import IMAGE_TYPES
 
 TEMPLATES = Path(__file__).parent / "templates"
 REPORT_FILE = layout.REPORT

@@ -9,36 +9,14 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layout
-from .catalog import ImageSlot, Library
-from .formats import FORMATS, ORIGINAL
-from .overlays import Decoration
-from .probe import Probe
-from .settings import Profile
-from .sizing import SizeRequest, output_size
-
-
-@dataclass(frozen=True)
-class Derivative:
-    """One file of a source image.
-
-    ``file``: path under the output folder (``layout``); ``width``/``height``: pixels;
-    ``format``: API format; ``quality``: 0–100 for lossy formats, None for lossless ones and for
-    the original; ``original``: the source bytes unchanged; ``keeps_aspect``: same aspect ratio
-    as the source (False for a forced width×height); ``requests``: the precomputed size requests
-    it answers exactly (used for the legacy path links); ``decoration``: the overlays and
-    effects drawn on it (empty for a plain derivative).
-    """
-
-    file: str
-    width: int
-    height: int
-    format: str
-    quality: int | None
-    original: bool = False
-    keeps_aspect: bool = True
-    requests: tuple[SizeRequest, ...] = ()
-    decoration: Decoration = Decoration()
+from pipeline.model import layout
+from pipeline.catalog.loader import ImageSlot, Library
+from pipeline.model.formats import FORMATS, ORIGINAL
+from pipeline.model.decoration import Decoration
+from pipeline.model.derivative import Derivative
+from pipeline.plan.probe import Probe
+from pipeline.catalog.settings import Profile
+from pipeline.model.sizing import SizeRequest, output_size
 
 
 @dataclass(frozen=True)

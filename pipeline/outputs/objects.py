@@ -10,18 +10,18 @@ import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from . import layout
-from .atomic import atomic_link, atomic_write_bytes, write_if_changed
-from .catalog import Owner
-from .formats import ORIGINAL
-from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
-from .inheritance import inherited_fields
-from .feeds import render_feed_images
-from .jsonapi import image_resource, media_asset_resource, single_document
-from .plan import BuildPlan, SourcePlan, make_plan
-from .podcast import asset_attributes, plan_podcast
-from .selection import select
-from .sizing import SizeRequest
+from pipeline.model import layout
+from pipeline.store.atomic import atomic_link, atomic_write_bytes, write_if_changed
+from pipeline.catalog.loader import Owner
+from pipeline.model.formats import ORIGINAL
+from pipeline.model.imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
+from pipeline.plan.inheritance import inherited_fields
+from pipeline.art19.feeds import render_feed_images
+from pipeline.art19.jsonapi import image_resource, media_asset_resource, single_document
+from pipeline.plan.planner import BuildPlan, SourcePlan, make_plan
+from pipeline.art19.podcast import asset_attributes, plan_podcast
+from pipeline.serve.selection import select
+from pipeline.model.sizing import SizeRequest
 
 MANIFEST_VERSION = 1
 

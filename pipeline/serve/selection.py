@@ -19,10 +19,10 @@ Rule (issue #2, used by serve.py, by the legacy path links and by generated host
 
 from dataclasses import dataclass, replace
 
-from .formats import FORMATS, ORIGINAL
-from .overlays import Decoration
-from .plan import Derivative
-from .sizing import SizeRequest, output_size
+from pipeline.model.formats import FORMATS, ORIGINAL
+from pipeline.model.decoration import Decoration
+from pipeline.model.derivative import Derivative
+from pipeline.model.sizing import SizeRequest, output_size
 
 
 class FormatNotAvailable(LookupError):

@@ -3,7 +3,7 @@
 Catalog shape (README "Catalog reference"):
 
 ```yaml
-settings: {...}                 # optional, see pipeline.settings
+settings: {...}                 # optional, see pipeline.catalog.settings
 items:
   - id: a1b2c3                  # unique, [A-Za-z0-9_-]+
     name: Some Series
@@ -38,12 +38,12 @@ from typing import Any
 import yaml
 from PIL import Image
 
-from .crop import CropData, validate
-from .decode import upright_size
-from .errors import CatalogError, CatalogErrors
-from .imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
-from .jsonapi import BUCKET_TYPES, canonical_uuid
-from .settings import Settings, SettingsError, parse_settings
+from pipeline.art19.crop import CropData, validate
+from pipeline.imaging.decode import upright_size
+from pipeline.errors import CatalogError, CatalogErrors
+from pipeline.model.imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
+from pipeline.art19.jsonapi import BUCKET_TYPES, canonical_uuid
+from pipeline.catalog.settings import Settings, SettingsError, parse_settings
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser: ~10x faster

@@ -9,13 +9,13 @@ a size, quality or index that is not a non-negative integer is a 400.
 import re
 from dataclasses import dataclass, field
 
-from . import layout
-from .colors import parse_color
-from .jsonapi import JsonApiError, canonical_uuid, parse_ids
-from .formats import parse_format
-from .imagetypes import parse_image_type
-from .overlays import Decoration, parse_foreground_layer
-from .sizing import SizeRequest
+from pipeline.model import layout
+from pipeline.model.colors import parse_color
+from pipeline.art19.jsonapi import JsonApiError, canonical_uuid, parse_ids
+from pipeline.model.formats import parse_format
+from pipeline.model.imagetypes import parse_image_type
+from pipeline.model.decoration import Decoration, parse_foreground_layer
+from pipeline.model.sizing import SizeRequest
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")   # ASCII digits only: int() also takes 1_000 and ３００
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")

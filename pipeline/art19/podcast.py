@@ -21,17 +21,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import layout
-from .atomic import atomic_write_bytes
-from .catalog import Library, PodcastImage
-from .crop import SOURCE_STYLES, crop_box, produced_styles, style_size
-from .decode import decode
-from .errors import SourceError
-from .formats import FORMATS
-from .metadata import strip_metadata
-from .probe import Probe
-from .render import RESAMPLE, REDUCING_GAP, encode, flatten, render_recorded
-from .settings import PodcastSettings
+from pipeline.model import layout
+from pipeline.store.atomic import atomic_write_bytes
+from pipeline.catalog.loader import Library, PodcastImage
+from pipeline.art19.crop import SOURCE_STYLES, crop_box, produced_styles, style_size
+from pipeline.imaging.decode import decode
+from pipeline.errors import SourceError
+from pipeline.model.formats import FORMATS
+from pipeline.imaging.metadata import strip_metadata
+from pipeline.plan.probe import Probe
+from pipeline.imaging.render import RESAMPLE, REDUCING_GAP, encode, flatten, render_recorded
+from pipeline.catalog.settings import PodcastSettings
 
 #: Namespace of the media asset ids: uuid5(namespace, "{image id}/{style}") is stable.
 ASSET_NAMESPACE = uuid.UUID("7d1f1d3a-5b8e-4d0e-9a57-3c1d2e6f8a90")

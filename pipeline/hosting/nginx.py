@@ -46,14 +46,14 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from . import layout
-from .atomic import atomic_write_bytes
-from .formats import FORMATS, ORIGINAL, parse_format
-from .imagetypes import IMAGE_TYPES, parse_image_type
-from .request import DECORATIONS, ID_CHARS
-from .selection import FormatNotAvailable, nearest_quality, select
-from .server import IMMUTABLE, REVALIDATE, Index
-from .sizing import SIZE_PARAMETERS, SizeRequest, output_size
+from pipeline.model import layout
+from pipeline.store.atomic import atomic_write_bytes
+from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
+from pipeline.model.imagetypes import IMAGE_TYPES, parse_image_type
+from pipeline.serve.request import DECORATIONS, ID_CHARS
+from pipeline.serve.selection import FormatNotAvailable, nearest_quality, select
+from pipeline.serve.app import IMMUTABLE, REVALIDATE, Index
+from pipeline.model.sizing import SIZE_PARAMETERS, SizeRequest, output_size
 
 TEMPLATES = Path(__file__).parent / "templates"
 

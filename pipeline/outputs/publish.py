@@ -35,9 +35,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layout
-from .atomic import TEMP_MARK
-from .formats import FORMATS
+from pipeline.model import layout
+from pipeline.store.atomic import TEMP_MARK
+from pipeline.model.formats import FORMATS
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 JSON_TYPE = "application/json; charset=utf-8"

@@ -54,12 +54,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import RENDERER_VERSION
-from .colors import parse_color
-from .formats import FORMATS, ORIGINAL, parse_format
-from .overlays import Decoration
-from .imagetypes import IMAGE_TYPES
-from .sizing import SIZE_PARAMETERS, SizeRequest
+from pipeline import RENDERER_VERSION
+from pipeline.model.colors import parse_color
+from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
+from pipeline.model.decoration import Decoration
+from pipeline.model.imagetypes import IMAGE_TYPES
+from pipeline.model.sizing import SIZE_PARAMETERS, SizeRequest
 
 #: One size every format is precomputed at, so each format can be tried on every image.
 _EVERY_FORMAT = {"formats": ["Png", "Gif", "Bmp", "Avif"], "sizes": [{"maxWidth": 320}]}
