@@ -11,15 +11,19 @@ Tasks (``doit list``):
   (stale tags, removed items, leftover temporary files). Not a default task.
 """
 
+import hashlib
+import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Protocol
 
 from doit.reporter import ConsoleReporter
-from doit.tools import config_changed
 
 from pipeline.model import layout
-from pipeline.store.atomic import TEMP_MARK
+from pipeline.store import Store, open_store
+from pipeline.store.atomic import TEMP_MARK, atomic_write_bytes
 from pipeline.catalog.loader import load_catalog
 from pipeline.errors import CatalogErrors, SourceError
 from pipeline.outputs.objects import object_files, write_objects
@@ -27,6 +31,9 @@ from pipeline.plan.planner import BuildPlan, SourcePlan, make_plan
 from pipeline.art19.podcast import PodcastPlan, plan_podcast, render_podcast
 from pipeline.plan.probe import probe_all
 from pipeline.imaging.render import render_source
+
+#: Written by the objects step after the manifest: the plan digest and the manifest's SHA-256.
+OBJECTS_STAMP = f"{layout.CACHE_DIR}/objects.json"
 
 
 def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = None) -> BuildPlan:
@@ -56,22 +63,120 @@ def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = No
     return plan
 
 
-def _render_action(source: SourcePlan | PodcastPlan, output: str):
+@dataclass(frozen=True)
+class RenderJob:
+    """One unit of render work: a ``SourcePlan`` or ``PodcastPlan`` and the store location
+    (``output=``) its files go to. Picklable, so any executor can ship it to a worker process
+    or another machine (which needs the package installed: ``pip install .``).
+
+    ``name``: the doit task name after ``render:`` (the tag, or ``podcast-{image id}``);
+    ``files``: every relpath the job writes, render record last."""
+
+    name: str
+    source: SourcePlan | PodcastPlan
+    store: str
+
+    @property
+    def tag(self) -> str:
+        return self.source.tag
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        items = self.source.assets if isinstance(self.source, PodcastPlan) else self.source.derivatives
+        return tuple(x.file for x in items) + (layout.render_record_file(self.tag),)
+
+    def title(self) -> str:
+        s = self.source
+        if isinstance(s, PodcastPlan):
+            return f"render {s.relpath} (podcast image, {len(s.assets)} styles)"
+        return f"render {s.relpath} ({s.image_type}, {len(s.derivatives)} files)"
+
+
+def run_job(job: RenderJob) -> dict:
+    """Run one ``RenderJob`` wherever it is called (a doit process, a Dask worker…): read the
+    source, render it (pure), write the files into ``open_store(job.store)``, the render record
+    last. Returns the doit values (``{"files", "bytes"}`` + ``"blurhash"`` or ``"error"``).
+    Raises ``SourceError`` when the source vanished or changed since planning."""
+    store = open_store(job.store)
+    if isinstance(job.source, PodcastPlan):
+        return render_podcast(job.source, store)
+    return render_source(job.source, store)
+
+
+def is_rendered(store: Store, job: RenderJob) -> bool:
+    """Whether ``job`` is done, decided from the store alone (content addressing: a tag names
+    its inputs): its render record exists and either every file exists or the record is an
+    error (the same bytes would fail the same way). The record is written last, so a build
+    killed half way through a tag leaves it not done."""
+    record = layout.render_record_file(job.tag)
+    if not store.exists(record):
+        return False
+    if all(store.exists(f) for f in job.files):
+        return True
     try:
-        if isinstance(source, PodcastPlan):
-            return render_podcast(source, output)
-        return render_source(source, output)
+        return "error" in json.loads(store.read(record))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _run_job_action(job: RenderJob):
+    try:
+        return run_job(job)
     except SourceError as exc:
         from doit.exceptions import TaskFailed
         return TaskFailed(str(exc))
 
 
-def _objects_action(plan: BuildPlan, output: str):
+def _clean_job(job: RenderJob):
+    store = open_store(job.store)
+    for relpath in job.files:
+        store.delete(relpath)
+
+
+def render_task(job: RenderJob, actions: list) -> dict:
+    """The doit task dict ``render:{job.name}`` running ``actions``: up to date when
+    ``is_rendered`` (no doit database involved, so progress survives a kill); ``doit clean``
+    deletes its files. Executors build their tasks with it."""
+    return {
+        "name": job.name,
+        "title": lambda task, j=job: j.title(),
+        "actions": actions,
+        "uptodate": [lambda j=job: is_rendered(open_store(j.store), j)],
+        "clean": [(_clean_job, [job])],
+    }
+
+
+class Executor(Protocol):
+    """Decides where render jobs run. ``tasks(jobs)`` yields the doit task dicts of the
+    ``render`` group, named ``render:{job.name}`` (the ``objects`` step depends on those names),
+    whose values are ``run_job``'s. Up-to-date jobs must be reported as such by doit (build the
+    dicts with ``render_task``), so progress and the summary stay the same on every executor."""
+
+    def tasks(self, jobs: list[RenderJob]) -> Iterator[dict]: ...
+
+
+class LocalExecutor:
+    """Today's executor: one doit task per job, run in doit's own processes (``doit -n 2``)."""
+
+    def tasks(self, jobs: list[RenderJob]) -> Iterator[dict]:
+        for job in jobs:
+            yield render_task(job, [(_run_job_action, [job])])
+
+
+#: ``executor=`` doit variable → executor class (issue 12 adds ``dask``).
+EXECUTORS: dict[str, type] = {"local": LocalExecutor}
+
+
+def _objects_action(plan: BuildPlan, output: str, digest: str):
+    stamp = Path(output) / OBJECTS_STAMP
+    stamp.unlink(missing_ok=True)          # from here until the stamp is back, objects are not done
     values = write_objects(plan, output)
     if values["failed"]:  # published without them; the run must still say it failed
         from doit.exceptions import TaskFailed
         lines = "\n".join(f"  {path}: {reason}" for path, reason in sorted(values["failed"].items()))
         return TaskFailed(f"{len(values['failed'])} source(s) left out:\n{lines}")
+    manifest = (Path(output) / layout.MANIFEST).read_bytes()
+    atomic_write_bytes(stamp, json.dumps({"plan": digest, "manifest": hashlib.sha256(manifest).hexdigest()}).encode())
     return values
 
 
@@ -80,30 +185,17 @@ def _fail_action(relpath: str, error: str):
     return TaskFailed(f"{relpath}: {error}")
 
 
-def render_tasks(plan: BuildPlan, output: Path):
-    """doit task dicts: one ``render`` per source (see module doc)."""
-    for tag, source in plan.sources.items():
-        yield {
-            "name": tag,
-            "title": lambda task, s=source: f"render {s.relpath} ({s.image_type}, {len(s.derivatives)} files)",
-            "actions": [(_render_action, [source, str(output)])],
-            "file_dep": [str(source.path)],
-            "targets": [f"{output}/{d.file}" for d in source.derivatives]  # str: pathlib is slow here
-                       + [f"{output}/{layout.render_record_file(tag)}"],
-            "uptodate": [config_changed(source.profile.fingerprint())],
-            "clean": True,
-        }
-    for image_id, podcast in plan.podcast.items():
-        yield {
-            "name": f"podcast-{image_id}",
-            "title": lambda task, p=podcast: f"render {p.relpath} (podcast image, {len(p.assets)} styles)",
-            "actions": [(_render_action, [podcast, str(output)])],
-            "file_dep": [str(podcast.image.path)],
-            "targets": [f"{output}/{a.file}" for a in podcast.assets]
-                       + [f"{output}/{layout.render_record_file(podcast.tag)}"],
-            "uptodate": [config_changed(podcast.tag)],
-            "clean": True,
-        }
+def render_jobs(plan: BuildPlan, store: str) -> list[RenderJob]:
+    """Every render job of ``plan``: one per source tag, one per podcast image."""
+    jobs = [RenderJob(tag, source, store) for tag, source in plan.sources.items()]
+    jobs += [RenderJob(f"podcast-{image_id}", podcast, store) for image_id, podcast in plan.podcast.items()]
+    return jobs
+
+
+def render_tasks(plan: BuildPlan, output: Path, executor: Executor | None = None):
+    """doit task dicts of the ``render`` group: the executor's (``LocalExecutor`` by default),
+    then one failing ``render:{path}`` per source the probe could not read (see module doc)."""
+    yield from (executor or LocalExecutor()).tasks(render_jobs(plan, str(output)))
     for relpath, error in plan.failed.items():
         yield {
             "name": relpath,
@@ -113,19 +205,44 @@ def render_tasks(plan: BuildPlan, output: Path):
         }
 
 
-def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
-    """The doit task dict that writes the JSON objects, legacy links and manifest."""
+def plan_digest(plan: BuildPlan, catalog: Path) -> str:
+    """SHA-256 of everything the objects step reads besides the render records: the slot tags,
+    failures, owners, user data, podcast images, base URL, and the catalog's bytes."""
     state = repr(sorted((k, v) for k, v in plan.slot_tags.items())) + repr(sorted(plan.failed.items()))
     state += repr([(o.kind, o.id, o.name, o.type, o.parent) for o in plan.library.owners()])
     state += repr(sorted(plan.library.user_data.items()))
     state += repr([(p.image, p.tag) for p in plan.podcast.values()]) + plan.base_url
+    digest = hashlib.sha256(state.encode())
+    try:
+        digest.update(Path(catalog).read_bytes())
+    except OSError:
+        pass
+    return digest.hexdigest()
+
+
+def objects_done(output: Path, digest: str) -> bool:
+    """Whether the objects on disk are those of the plan with ``digest``: the stamp that the
+    objects step writes after the manifest names this plan and the manifest now on disk. The
+    step deletes the stamp before writing anything, so a kill half way leaves it not done."""
+    try:
+        stamp = json.loads((Path(output) / OBJECTS_STAMP).read_bytes())
+        manifest = (Path(output) / layout.MANIFEST).read_bytes()
+    except (OSError, ValueError):
+        return False
+    return (isinstance(stamp, dict) and stamp.get("plan") == digest
+            and stamp.get("manifest") == hashlib.sha256(manifest).hexdigest())
+
+
+def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
+    """The doit task dict that writes the JSON objects, legacy links and manifest; up to date
+    when ``objects_done`` (decided from disk, not from doit's database)."""
+    digest = plan_digest(plan, catalog)
     return {
         "doc": "write Items/Users JSON objects, legacy path links and manifest.json",
-        "actions": [(_objects_action, [plan, str(output)])],
-        "task_dep": [f"render:{tag}" for tag in plan.sources] + [f"render:podcast-{i}" for i in plan.podcast],
-        "file_dep": [str(catalog)],
+        "actions": [(_objects_action, [plan, str(output), digest])],
+        "task_dep": [f"render:{job.name}" for job in render_jobs(plan, str(output))],
         "targets": [f"{output}/{f}" for f in object_files(plan)],
-        "uptodate": [config_changed(state)],
+        "uptodate": [lambda: objects_done(output, digest)],
         "clean": True,
     }
 
@@ -133,11 +250,11 @@ def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
 def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
     """Delete every file under ``output`` the current build does not publish.
 
-    Kept: the manifest, the build report, the files it names, the JSON objects and legacy links of the current
+    Kept: the manifest, the build report, the files it names and the render records of their
+    tags, the JSON objects and legacy links of the current
     catalog (read back from the manifest's owners), and ``.cache/``. Deleted: stale tag folders,
     objects of removed items, leftover ``.tmp-`` files. Returns the deleted paths.
     """
-    import json
     output = Path(output).resolve()
     manifest_path = output / layout.MANIFEST
     if not manifest_path.is_file():
@@ -160,6 +277,9 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
         keep.add(layout.object_file("Users", owner_id))
         keep.update(layout.user_item_file(owner_id, i) for i in data["owners"]["Items"])
     live_tags = set(data["images"])
+    for rel in list(keep):   # a current tag's render record is what makes it up to date
+        if rel.startswith(f"{layout.IMAGES_DIR}/"):
+            keep.add(layout.render_record_file(rel.split("/")[1]))
     deleted = []
     for path in sorted(output.rglob("*")):
         rel = path.relative_to(output).as_posix()

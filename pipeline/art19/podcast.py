@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.model import layout
-from pipeline.store.atomic import atomic_write_bytes
+from pipeline.store import as_store
 from pipeline.catalog.loader import Library, PodcastImage
 from pipeline.art19.crop import SOURCE_STYLES, crop_box, produced_styles, style_size
 from pipeline.imaging.decode import decode
@@ -30,7 +30,8 @@ from pipeline.errors import SourceError
 from pipeline.model.formats import FORMATS
 from pipeline.imaging.metadata import strip_metadata
 from pipeline.plan.probe import Probe
-from pipeline.imaging.render import RESAMPLE, REDUCING_GAP, encode, flatten, render_recorded
+from pipeline.imaging.render import (RESAMPLE, REDUCING_GAP, Rendered, encode, flatten, read_source,
+                                     recorded, write_rendered)
 from pipeline.catalog.settings import PodcastSettings
 
 #: Namespace of the media asset ids: uuid5(namespace, "{image id}/{style}") is stable.
@@ -106,17 +107,24 @@ def plan_podcast(library: Library, probes: dict[Path, Probe]) -> tuple[dict[str,
     return plans, failed
 
 
-def render_podcast(plan: PodcastPlan, output: str | Path) -> dict:
-    """Write every style of one podcast image and its render record; return doit values
-    ``{"files", "bytes"}``, or ``{"error": message, …}`` when the source cannot be decoded
-    (the record says so and the objects step leaves the image out). Raises ``SourceError``
-    when the source changed since planning."""
-    return render_recorded(plan.image.path, plan.relpath, plan.probe.md5, plan.tag, Path(output),
-                           lambda data, out: _render_styles(plan, data, out))
+def render_styles(plan: PodcastPlan, data: bytes) -> Rendered:
+    """Pure: every style of one podcast image from the source's bytes ``data``, as
+    ``(relpath, bytes)`` pairs plus the render record (``{}`` when fine, ``{"error"}`` when the
+    source cannot be decoded or stripped; then no file is produced). Touches no file."""
+    return recorded(plan.relpath, lambda: (_render_styles(plan, data), None))
 
 
-def _render_styles(plan: PodcastPlan, data: bytes, output: Path) -> dict:
-    written = 0
+def render_podcast(plan: PodcastPlan, store) -> dict:
+    """Read the source, ``render_styles`` and write them into ``store`` (a ``Store`` or a
+    folder), the render record last; return doit values ``{"files", "bytes"}`` (+ ``"error"``
+    when the source cannot be decoded: the objects step then leaves the image out). Raises
+    ``SourceError`` when the source changed since planning."""
+    data = read_source(plan.image.path, plan.relpath, plan.probe.md5)
+    return write_rendered(as_store(store), plan.tag, render_styles(plan, data))
+
+
+def _render_styles(plan: PodcastPlan, data: bytes) -> list[tuple[str, bytes]]:
+    files = []
     cropped = None
     for asset in plan.assets:
         if asset.style == "original":
@@ -133,8 +141,8 @@ def _render_styles(plan: PodcastPlan, data: bytes, output: Path) -> dict:
                 cropped.resize((asset.width, asset.height), RESAMPLE, reducing_gap=REDUCING_GAP)
             image = flatten(image, plan.settings.background_color)   # styles are RGB, even in Png
             payload = encode(image, asset.format, plan.settings.quality, plan.settings.background_color)
-        written += atomic_write_bytes(output / asset.file, payload)
-    return {"files": len(plan.assets), "bytes": written}
+        files.append((asset.file, payload))
+    return files
 
 
 def asset_attributes(plan: PodcastPlan, asset: Asset, file_size: int, base_url: str) -> dict:

@@ -1,10 +1,12 @@
-"""Render every derivative of one source image (one doit task per source).
+"""Render every derivative of one source image (one render job per source).
 
-A function of (source bytes, ``SourcePlan``): decode once at the smallest JPEG scale that covers
+``render(source plan, source bytes) -> Rendered`` is pure: ``(relpath, bytes)`` pairs plus the
+render record (BlurHash or error); ``write_rendered`` puts them into a ``store.Store``, the
+record last. ``render_source`` does both for one ``SourcePlan``. Rendering: decode once at the smallest JPEG scale that covers
 the largest derivative, orient, convert to sRGB (``decode``), then make each size from the
 smallest already-made larger image (a resize cascade, Lanczos with Pillow's ``reducing_gap``,
 alpha premultiplied while resampling), draw each derivative's decoration (``overlays``) at its
-output size, and encode each (format, quality). Every file is written atomically. Output is
+output size, and encode each (format, quality). The store writes each file atomically. Output is
 deterministic: the same inputs give byte-identical files. Animated sources (GIF, WebP) give
 their first frame in every rendered derivative; only the ``original`` copy keeps the animation.
 """
@@ -12,13 +14,14 @@ their first frame in every rendered derivative; only the ``original`` copy keeps
 import hashlib
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import blurhash
 from PIL import Image
 
 from pipeline.model import layout
-from pipeline.store.atomic import atomic_write_bytes
+from pipeline.store import Store, as_store
 from pipeline.imaging.decode import decode
 from pipeline.errors import SourceError
 from pipeline.model.formats import FORMATS
@@ -86,55 +89,86 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def write_record(output: Path, tag: str, record: dict) -> None:
-    """Write ``images/{tag}/render.json``: ``{"blurhash": …}`` or ``{"error": …}``."""
-    atomic_write_bytes(output / layout.render_record_file(tag), json.dumps(record, sort_keys=True).encode())
+@dataclass(frozen=True)
+class Rendered:
+    """What rendering one source produced: ``files``, ``(relpath, bytes)`` pairs under the
+    output root (``model.layout`` paths), and ``record``, the render record: ``{"blurhash": str}``
+    or ``{"error": "relpath: reason"}`` (then ``files`` is empty)."""
+
+    files: tuple[tuple[str, bytes], ...]
+    record: dict
+
+    @property
+    def error(self) -> str | None:
+        return self.record.get("error")
 
 
-def render_source(source: SourcePlan, output: str | Path) -> dict:
-    """Write every derivative of ``source`` under ``output`` and its render record; return doit
-    values ``{"files": n, "bytes": total bytes written, "blurhash": str}``.
+def render(source: SourcePlan, data: bytes) -> Rendered:
+    """Pure: every derivative of ``source`` from the source's bytes ``data``.
 
-    A source that cannot be decoded (truncated, corrupt) does not raise: its record says why and
-    the values are ``{"error": message, "files": 0, "bytes": 0}``; the objects step leaves it
-    out and fails the run. Raises ``SourceError`` only when the file changed since it was
-    planned (its tag would lie) or vanished.
+    Decodes once (``decode``), makes each size by the resize cascade, decorates and encodes; the
+    ``original`` derivative is ``data`` itself. A source that cannot be decoded or encoded
+    (truncated, corrupt) does not raise: the record says why and no file is produced. Same
+    inputs give the same bytes on every machine. Touches no file.
     """
-    return render_recorded(source.path, source.relpath, source.probe.md5, source.tag, Path(output),
-                           lambda data, out: _render(source, data, out))
+    return recorded(source.relpath, lambda: _render(source, data))
 
 
-def render_recorded(path: Path, relpath: str, md5: str, tag: str, output: Path, work) -> dict:
-    """Read a source, check it is the planned content, run ``work(data, output)`` and write the
-    render record: ``{"blurhash"}`` (when ``work`` returns one) or ``{"error"}`` when ``work``
-    raises ``SourceError`` (then the values are ``{"error", "files": 0, "bytes": 0}``).
-    Raises ``SourceError`` when the file vanished or changed since planning."""
+def recorded(relpath: str, work) -> Rendered:
+    """``Rendered`` from ``work() -> (files, blurhash or None)``; a ``SourceError`` it raises
+    becomes the record ``{"error": "relpath: reason"}`` with no files."""
+    try:
+        files, blurhash = work()
+    except SourceError as exc:
+        return Rendered((), {"error": f"{relpath}: {exc}"})
+    return Rendered(tuple(files), {"blurhash": blurhash} if blurhash else {})
+
+
+def record_bytes(record: dict) -> bytes:
+    """The bytes of ``images/{tag}/render.json`` for a render record."""
+    return json.dumps(record, sort_keys=True).encode()
+
+
+def write_rendered(store: Store, tag: str, rendered: Rendered) -> dict:
+    """Put every file of ``rendered`` into ``store``, then the render record (last: a tag
+    whose record exists has all its files, so a killed build never leaves a tag that looks
+    done). Returns doit values ``{"files": n, "bytes": total}`` (+ ``"blurhash"`` or
+    ``"error"``)."""
+    written = sum(store.put(relpath, payload) for relpath, payload in rendered.files)
+    store.put(layout.render_record_file(tag), record_bytes(rendered.record))
+    return {"files": len(rendered.files), "bytes": written, **rendered.record}
+
+
+def read_source(path: Path, relpath: str, md5: str) -> bytes:
+    """The bytes of a source, checked against the MD5 it was planned with. Raises
+    ``SourceError`` when the file vanished or changed since planning (its tag would lie)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{relpath}: cannot read file: {exc.strerror}") from None
     if hashlib.md5(data).hexdigest() != md5:
         raise SourceError(f"{relpath}: changed while the build was running; run the build again")
-    try:
-        values = work(data, output)
-    except SourceError as exc:
-        message = f"{relpath}: {exc}"
-        write_record(output, tag, {"error": message})
-        return {"error": message, "files": 0, "bytes": 0}
-    write_record(output, tag, {k: v for k, v in values.items() if k == "blurhash"})
-    return values
+    return data
 
 
-def _render(source: SourcePlan, data: bytes, output: Path) -> dict:
-    written = files = 0
+def render_source(source: SourcePlan, store: "Store | str | Path") -> dict:
+    """Read ``source``, ``render`` it and write the result into ``store`` (a ``Store``, or a
+    folder for ``open_store``); return the doit values of ``write_rendered``.
+
+    A source that cannot be decoded does not raise: its record says why and the values carry
+    ``{"error": message, "files": 0}``; the objects step leaves it out and fails the run.
+    Raises ``SourceError`` only when the file changed since it was planned, or vanished.
+    """
+    data = read_source(source.path, source.relpath, source.probe.md5)
+    return write_rendered(as_store(store), source.tag, render(source, data))
+
+
+def _render(source: SourcePlan, data: bytes) -> tuple[list[tuple[str, bytes]], str]:
     rendered = source.rendered
     largest = (max(d.width for d in rendered), max(d.height for d in rendered)) if rendered else (64, 64)
     base = decode(data, covering=largest)           # decoded once: a corrupt file fails here
     hash_ = image_blurhash(base)
-    for d in source.derivatives:
-        if d.original:
-            written += atomic_write_bytes(output / d.file, data)
-            files += 1
+    files = [(d.file, data) for d in source.derivatives if d.original]
     try:
         for image, group in _cascade(base, rendered):
             rgba = None
@@ -143,12 +177,10 @@ def _render(source: SourcePlan, data: bytes, output: Path) -> dict:
                 if not d.decoration.is_empty():
                     rgba = rgba or (image if image.mode == "RGBA" else image.convert("RGBA"))
                     pixels = decorate(rgba, d.decoration)
-                payload = encode(pixels, d.format, d.quality, source.profile.background_color)
-                written += atomic_write_bytes(output / d.file, payload)
-                files += 1
+                files.append((d.file, encode(pixels, d.format, d.quality, source.profile.background_color)))
     except (OSError, ValueError) as exc:
         raise SourceError(f"cannot render: {exc}") from None
-    return {"files": files, "bytes": written, "blurhash": hash_}
+    return files, hash_
 
 
 def _cascade(base: Image.Image, derivatives: tuple[Derivative, ...]):

@@ -1,0 +1,206 @@
+"""Rendering without doit (pipeline/imaging/render.py, art19/podcast.py render_styles, the
+store seam and the render jobs of pipeline/tasks.py): pure (plan, bytes) → (relpath, bytes)
+pairs plus the render record, written by a ``Store``."""
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from imagefactory import jpeg, png, write
+from pipeline.art19.podcast import plan_podcast, render_styles
+from pipeline.catalog.loader import load_catalog
+from pipeline.imaging.render import Rendered, render, render_source, write_rendered
+from pipeline.model import layout
+from pipeline.plan.planner import make_plan
+from pipeline.plan.probe import probe_all
+from pipeline.store import Store, as_store, open_store
+from pipeline.store.local import LocalStore
+from pipeline.tasks import LocalExecutor, RenderJob, is_rendered, render_jobs, run_job
+
+CATALOG = """\
+settings:
+  formats: [Original, Webp, Png]
+  qualities: [80]
+  sizes: [{maxWidth: [16, 32]}]
+items:
+  - {id: mv, name: A Film, type: Movie, images: {Primary: media/poster.jpg, Logo: media/logo.png}}
+podcast_images:
+  - {id: 11111111-2222-3333-4444-555555555555, bucket: {type: Series, id: show}, source: media/square.jpg}
+  - {id: 11111111-2222-3333-4444-666666666666, bucket: {type: Series, id: show}, source: media/square.jpg}
+"""
+
+
+@pytest.fixture
+def plan(tmp_path):
+    write(tmp_path / "media" / "poster.jpg", jpeg((40, 60), color=(200, 30, 30)))
+    write(tmp_path / "media" / "logo.png", png((50, 20), mode="RGBA", color=(0, 0, 255, 128)))
+    write(tmp_path / "media" / "square.jpg", jpeg((120, 120), color=(10, 200, 10)))
+    (tmp_path / "catalog.yaml").write_text(CATALOG.replace("items:\n", "items:\n  - {id: show, name: Show, type: Series}\n"))
+    library = load_catalog(tmp_path / "catalog.yaml")
+    paths = [s.path for o in library.owners() for s in o.slots()] + [i.path for i in library.podcast_images.values()]
+    probes = probe_all(paths, tmp_path / "probe.json")
+    result = make_plan(library, probes)
+    result.podcast, failed = plan_podcast(library, probes)
+    assert failed == {}
+    return result
+
+
+def source_of(plan, relpath):
+    return next(s for s in plan.sources.values() if s.relpath == relpath)
+
+
+class RecordingStore:
+    """A Store in memory that remembers the order of writes."""
+
+    def __init__(self):
+        self.location = "memory"
+        self.objects: dict[str, bytes] = {}
+        self.order: list[str] = []
+
+    def put(self, relpath, data):
+        self.objects[relpath] = bytes(data)
+        self.order.append(relpath)
+        return len(data)
+
+    def exists(self, relpath):
+        return relpath in self.objects
+
+    def read(self, relpath):
+        try:
+            return self.objects[relpath]
+        except KeyError:
+            raise FileNotFoundError(relpath) from None
+
+    def list(self, prefix=""):
+        return (k for k in self.objects if k.startswith(prefix))
+
+    def delete(self, relpath):
+        return self.objects.pop(relpath, None) is not None
+
+
+def test_render_is_pure_and_names_every_derivative(plan, tmp_path, monkeypatch):
+    source = source_of(plan, "media/poster.jpg")
+    data = source.path.read_bytes()
+    before = sorted(p for p in tmp_path.rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    result = render(source, data)
+    assert sorted(p for p in tmp_path.rglob("*")) == before          # no file touched
+    assert isinstance(result, Rendered) and result.error is None
+    assert {relpath for relpath, _ in result.files} == {d.file for d in source.derivatives}
+    assert len(result.files) == len(source.derivatives)
+    by_file = dict(result.files)
+    for d in source.derivatives:
+        assert d.file.startswith(f"images/{source.tag}/")
+        if d.original:
+            assert by_file[d.file] == data
+            continue
+        image = Image.open(io.BytesIO(by_file[d.file]))
+        assert image.size == (d.width, d.height)
+        assert image.format == {"Webp": "WEBP", "Png": "PNG", "Jpg": "JPEG"}[d.format]
+    assert set(result.record) == {"blurhash"} and result.record["blurhash"]
+
+
+def test_render_is_deterministic(plan):
+    source = source_of(plan, "media/logo.png")
+    data = source.path.read_bytes()
+    assert render(source, data) == render(source, data)
+
+
+def test_truncated_source_gives_an_error_record_and_no_files(plan):
+    source = source_of(plan, "media/poster.jpg")
+    data = source.path.read_bytes()
+    result = render(source, data[: len(data) // 2])
+    assert result.files == ()
+    assert result.error.startswith("media/poster.jpg: ")
+
+
+def test_write_rendered_puts_the_record_last(plan):
+    source = source_of(plan, "media/poster.jpg")
+    store = RecordingStore()
+    assert isinstance(store, Store)
+    values = write_rendered(store, source.tag, render(source, source.path.read_bytes()))
+    assert store.order[-1] == layout.render_record_file(source.tag)
+    assert set(store.order[:-1]) == {d.file for d in source.derivatives}
+    assert values["files"] == len(source.derivatives)
+    assert values["bytes"] == sum(len(store.objects[d.file]) for d in source.derivatives)
+    assert json.loads(store.objects[store.order[-1]]) == {"blurhash": values["blurhash"]}
+
+
+def test_render_source_writes_into_a_local_folder(plan, tmp_path):
+    source = source_of(plan, "media/logo.png")
+    out = tmp_path / "out"
+    render_source(source, out)
+    for d in source.derivatives:
+        assert (out / d.file).is_file()
+    assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+
+
+def test_podcast_styles_are_pure_pairs(plan):
+    podcast = next(iter(plan.podcast.values()))
+    data = podcast.image.path.read_bytes()
+    result = render_styles(podcast, data)
+    assert result.record == {} and [f for f, _ in result.files] == [a.file for a in podcast.assets]
+    by_file = dict(result.files)
+    for asset in podcast.assets:
+        if asset.style == "original":
+            assert by_file[asset.file] == data
+        else:
+            assert Image.open(io.BytesIO(by_file[asset.file])).size == (asset.width, asset.height)
+    assert render_styles(podcast, data[:200]).error
+
+
+def test_local_store(tmp_path):
+    store = open_store(tmp_path / "root")
+    assert isinstance(store, LocalStore) and as_store(store) is store
+    assert not (tmp_path / "root").exists()                         # created on first write only
+    assert store.put("images/t/a.jpg", b"abc") == 3
+    assert store.exists("images/t/a.jpg") and not store.exists("images/t/b.jpg")
+    assert store.read("images/t/a.jpg") == b"abc"
+    store.put("Items/x/index.json", b"{}")
+    assert sorted(store.list()) == ["Items/x/index.json", "images/t/a.jpg"]
+    assert list(store.list("images/")) == ["images/t/a.jpg"]
+    assert store.link("images/t/a.jpg", "Items/x/Images/legacy") is True
+    assert store.read("Items/x/Images/legacy") == b"abc"
+    assert store.delete("images/t/a.jpg") and not store.delete("images/t/a.jpg")
+    with pytest.raises(FileNotFoundError):
+        store.read("images/t/a.jpg")
+    for bad in ("../x", "/etc/passwd", "a/../../x", ""):
+        with pytest.raises(ValueError):
+            store.put(bad, b"")
+    with pytest.raises(ValueError, match="s3://"):
+        open_store("s3://bucket/prefix")
+
+
+def test_jobs_are_done_when_their_record_and_files_are_in_the_store(plan, tmp_path):
+    out = tmp_path / "out"
+    jobs = render_jobs(plan, str(out))
+    assert {j.name for j in jobs} == set(plan.sources) | {f"podcast-{i}" for i in plan.podcast}
+    store = open_store(out)
+    job = next(j for j in jobs if j.name in plan.sources)
+    assert not is_rendered(store, job)
+    values = run_job(job)
+    assert values["files"] == len(job.files) - 1 and is_rendered(store, job)
+    store.delete(job.files[0])                                      # a file went missing: not done
+    assert not is_rendered(store, job)
+    run_job(job)
+    store.delete(layout.render_record_file(job.tag))                # no record: not done
+    assert not is_rendered(store, job)
+    broken = RenderJob(job.name, job.source, job.store)
+    store.put(layout.render_record_file(job.tag), b'{"error": "media/poster.jpg: truncated"}')
+    for f in job.files[:-1]:
+        store.delete(f)
+    assert is_rendered(store, broken)                               # an error record is final
+
+
+def test_local_executor_yields_one_task_per_job(plan, tmp_path):
+    jobs = render_jobs(plan, str(tmp_path / "out"))
+    tasks = list(LocalExecutor().tasks(jobs))
+    assert [t["name"] for t in tasks] == [j.name for j in jobs]
+    assert not any(task["uptodate"][0]() for task in tasks)
+    for task, job in zip(tasks, jobs):
+        func, args = task["actions"][0]
+        assert args == [job]
+        func(*args)
+    assert all(task["uptodate"][0]() for task in tasks)
