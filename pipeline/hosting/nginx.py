@@ -9,7 +9,9 @@ How a request is looked up (all tables are nginx ``map`` blocks; exact keys are 
 case-insensitive, ``~`` keys are regular expressions tried in order):
 
 1. **Route.** The decoded, normalised path (``$uri``) is split into segments; a decision table
-   in serve.py's order (``request.parse``) gives the route or the error (status and message).
+   generated from the route table (``route_decision`` from ``serve/routes.py``, following
+   ``routes.match``'s order) gives the route or the error (status and message), and per-route
+   field maps (``$h_f_owner_id`` …) give the segments' values to the later steps.
 2. **Checks** in serve.py's order: ``userId``, ``imageIndex``, the six size parameters,
    ``quality``, the legacy segments, the decoration numbers: each a small regex table on the raw
    query value (``$arg_name``: nginx looks names up case-insensitively, first occurrence wins,
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import bisect
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +54,7 @@ from pipeline.store.atomic import atomic_write_bytes
 from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
 from pipeline.model.imagetypes import IMAGE_TYPES, parse_image_type
 from pipeline.serve.request import DECORATIONS, ID_CHARS
+from pipeline.serve.routes import ROUTES, Route
 from pipeline.serve.selection import FormatNotAvailable, nearest_quality, select
 from pipeline.serve.app import IMMUTABLE, REVALIDATE, Index
 from pipeline.model.sizing import SIZE_PARAMETERS, SizeRequest, output_size
@@ -117,6 +121,177 @@ def _same_length(a: str, b: str) -> list[str]:
     if first <= last:
         parts.append(_span(str(first), str(last)) + _digits(rest))
     return parts + tail
+
+
+# ---------------------------------------------------------------------------------------------
+# the route decision table, generated from the route table (pipeline/serve/routes.py)
+
+
+@dataclass(frozen=True)
+class NginxSegment:
+    """How nginx checks one kind of typed segment (a ``routes.CONVERTERS`` name) at position
+    ``{i}``: a ``map $h_s{i}`` with ``entries`` (key → token; the token ``1`` accepts, every
+    other token is a rejection and must not start with ``1``) and ``default``; ``errors``:
+    rejection token → "status message" as serve.py answers it (nginx text; ``{i}`` is the
+    position); ``value``: the field's value for the later maps; ``extra``: maps the value and
+    the messages need, ``(variable, default, entries)`` with ``{i}`` substituted."""
+
+    entries: tuple
+    default: str
+    errors: dict
+    value: str = "$h_s{i}"
+    extra: tuple = ()
+
+
+def _type_names() -> dict[str, str]:
+    candidates = {t.lower() for t in IMAGE_TYPES} | {"chapterimage"}
+    return {c: parse_image_type(c) for c in sorted(candidates) if parse_image_type(c)}
+
+
+_ID_REGEX = "~^[" + "".join(sorted(ID_CHARS - {"-"})) + "-]+$"   # letters, digits, _ need no escape
+
+#: The nginx form of each converter a static route uses (``raw``: any value, no check).
+NGINX_SEGMENTS: dict[str, NginxSegment | None] = {
+    "id": NginxSegment(((_ID_REGEX, "1"),), "x", {"x": "404 no such item"}),
+    "image_type": NginxSegment(tuple((low, "1") for low in _type_names()), "x",
+                               {"x": "404 unknown image type $h_s{i}_repr"}, value="$h_t{i}",
+                               extra=(("$h_t{i}", "", tuple(_type_names().items())),)),
+    "index": NginxSegment((("~^-?0+$", "1"), ("~^[0-9]+$", "1"), ("~^-0*[1-9][0-9]*$", "neg")), "bad",
+                          {"bad": "400 imageIndex must be an integer, got $h_s{i}_repr",
+                           "neg": "400 imageIndex must be ≥ 0, got -$h_i{i}n"}, value="$h_i{i}v",
+                          extra=(("$h_i{i}v", "", (("~^-?0+$", "0"), ("~^0*([1-9][0-9]*)$", "$1"))),
+                                 ("$h_i{i}n", "", (("~^-0*([1-9][0-9]*)$", "$1"),)))),
+    "raw": None,
+    "tag": NginxSegment((("~^[0-9a-f]{32}$", "1"),), "x", {"x": "404 no such resource"}),
+    "store_name": NginxSegment((("~^[A-Za-z0-9_-][A-Za-z0-9_.-]*$", "1"),), "x", {"x": "404 no such resource"}),
+}
+
+
+def route_decision(routes: tuple[Route, ...] = ROUTES) -> dict:
+    """The nginx side of the route table: what the template needs to route a path exactly as
+    ``routes.match`` does (its two steps become ordered regex entries of one decision map).
+
+    Returns ``{"max_n", "literal_maps", "exact_maps", "segment_maps", "key", "entries",
+    "forms", "field_maps"}``: ``literal_maps``/``exact_maps``: position → [(key, canonical)]
+    for case-insensitive and case-sensitive literals; ``segment_maps``: [(variable, source,
+    default, [(key, token)])]; ``key``: the decision map's source string; ``entries``:
+    [(regex, "OK route" | "status message")], in priority order; ``forms``: [(route, form)];
+    ``field_maps``: [(field, [(route, nginx value)])].
+
+    Only GET routes count (nginx answers GET and HEAD only); routes that are not ``static``
+    decide "404 no such resource". Raises ValueError when a static route uses a converter
+    without an nginx form (``NGINX_SEGMENTS``) or a literal is both case-sensitive and not.
+    """
+    routes = tuple(r for r in routes if "GET" in r.methods)
+    max_n = max(len(r.segments) for r in routes)
+    literal: dict[int, dict[str, str]] = {i: {} for i in range(1, max_n + 1)}
+    exact: dict[int, dict[str, str]] = {i: {} for i in range(1, max_n + 1)}
+    converters: dict[int, list[str]] = {i: [] for i in range(1, max_n + 1)}
+    for r in routes:
+        for i, seg in enumerate(r.segments, 1):
+            if seg.converter is None:
+                for choice in seg.choices:
+                    if r.case_sensitive:
+                        exact[i][f"~^{re.escape(choice)}$"] = choice
+                    else:
+                        literal[i].setdefault(choice.lower(), choice)
+            elif seg.converter not in NGINX_SEGMENTS:
+                if r.static:
+                    raise ValueError(f"route {r.name}: converter {seg.converter!r} has no nginx form "
+                                     f"(add it to hosting/nginx.py NGINX_SEGMENTS, or mark the route static=False)")
+            elif NGINX_SEGMENTS[seg.converter] is not None and seg.converter not in converters[i]:
+                converters[i].append(seg.converter)
+    for i in literal:
+        both = {k.lower() for k in literal[i]} & {v.lower() for v in exact[i].values()}
+        if both:
+            raise ValueError(f"position {i}: literal {sorted(both)} is both case-sensitive and not")
+
+    fields = ["D", "N"]
+    for i in range(1, max_n + 1):
+        fields += ([f"L{i}"] if literal[i] else []) + ([f"K{i}"] if exact[i] else []) + \
+            [f"C{i}{c}" for c in converters[i]]
+    variables = {"D": "$h_dots", "N": "$h_n"}
+    for i in range(1, max_n + 1):
+        variables[f"L{i}"], variables[f"K{i}"] = f"$h_l{i}", f"$h_k{i}"
+        for c in converters[i]:
+            variables[f"C{i}{c}"] = f"$h_c{i}_{c}"
+    key = "|".join(f"{f}={variables[f]}" for f in fields) + "|"
+
+    def regex(constraints: dict[str, str]) -> str:
+        last = max(fields.index(f) for f in constraints)
+        return "~^" + "".join(f"{f}={constraints.get(f, '[^|]*')}\\|" for f in fields[:last + 1])
+
+    def prefix(r: Route, upto: int) -> dict[str, str]:
+        """Constraints: literals and converters of ``r`` before position ``upto`` accept."""
+        c = {"D": "-"}
+        for i, seg in enumerate(r.segments[:upto], 1):
+            if seg.converter is None:
+                c[f"K{i}" if r.case_sensitive else f"L{i}"] = \
+                    "(?:" + "|".join(re.escape(ch) for ch in seg.choices) + ")"
+            elif NGINX_SEGMENTS.get(seg.converter) is not None:
+                c[f"C{i}{seg.converter}"] = "1"
+        return c
+
+    entries = [(regex({"D": "x"}), "404 no such resource")]
+    errors = []
+    for r in routes:   # step 1: routes of the path's length, in table order
+        n = len(r.segments)
+        entries.append((regex({**prefix(r, n), "N": str(n)}), f"OK {r.name}" if r.static else "404 no such resource"))
+        for j, seg in enumerate(r.segments, 1):
+            spec = NGINX_SEGMENTS.get(seg.converter) if seg.converter else None
+            if spec is None:
+                continue
+            for token, message in spec.errors.items():
+                c = {**prefix(r, n), "N": str(n), f"C{j}{seg.converter}": re.escape(token)}
+                for k, later in enumerate(r.segments[j:], j + 1):   # only the first rejection counts
+                    c.pop(f"C{k}{later.converter}", None)
+                errors.append((regex(c), message.replace("{i}", str(j)) if r.static else "404 no such resource"))
+    entries += errors
+    walk = []
+    for order, r in enumerate(routes):   # step 2: leftmost rejection, case-insensitive routes
+        if r.case_sensitive:
+            continue
+        for j, seg in enumerate(r.segments, 1):
+            spec = NGINX_SEGMENTS.get(seg.converter) if seg.converter else None
+            if spec is None:
+                continue
+            longer = "(?:" + "|".join(str(n) for n in range(j, max_n + 2)) + ")"
+            for token, message in spec.errors.items():
+                c = {**prefix(r, j - 1), "N": longer, f"C{j}{seg.converter}": re.escape(token)}
+                walk.append(((j, order), regex(c), message.replace("{i}", str(j))))
+    entries += [(rx, message) for _, rx, message in sorted(walk, key=lambda w: w[0])]
+
+    segment_maps = []
+    for i in range(1, max_n + 1):
+        for c in converters[i]:
+            spec = NGINX_SEGMENTS[c]
+            segment_maps.append((f"$h_c{i}_{c}", f"$h_s{i}", spec.default, list(spec.entries)))
+            for var, default, extra in spec.extra:
+                segment_maps.append((var.replace("{i}", str(i)), f"$h_s{i}", default, list(extra)))
+    field_maps: dict[str, list] = {}
+    for r in routes:
+        if not r.static:
+            continue
+        for i, seg in enumerate(r.segments, 1):
+            if not seg.field:
+                continue
+            if seg.converter is None:
+                value = f"$h_k{i}" if r.case_sensitive else f"$h_l{i}"
+            else:
+                spec = NGINX_SEGMENTS[seg.converter]
+                value = (spec.value if spec else "$h_s{i}").replace("{i}", str(i))
+            field_maps.setdefault(seg.field, []).append((r.name, value))
+    return {
+        "max_n": max_n,
+        "literal_maps": [(i, sorted(literal[i].items())) for i in literal if literal[i]],
+        "exact_maps": [(i, sorted(exact[i].items())) for i in exact if exact[i]],
+        "segment_maps": segment_maps,
+        "repr_positions": sorted({i for i in converters if converters[i]}),
+        "key": key,
+        "entries": entries,
+        "forms": [(r.name, r.form) for r in routes if r.static],
+        "field_maps": sorted(field_maps.items()),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,7 +671,7 @@ def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", s
     method_body = MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_body()
     range_body = RequestedRangeNotSatisfiable().get_body()
     return template.render(
-        maps=_map_entries(tables), root=str(tables.output), listen=listen, server_name=server_name,
+        maps=_map_entries(tables), route=route_decision(), root=str(tables.output), listen=listen, server_name=server_name,
         immutable=IMMUTABLE, revalidate=REVALIDATE, size_params=[p.lower() for p in SIZE_PARAMETERS],
         size_names=list(SIZE_PARAMETERS), decorations=list(DECORATIONS), method_body=method_body,
         range_body=range_body,

@@ -31,7 +31,8 @@ from pipeline.model.decoration import Decoration
 from pipeline.model.derivative import Derivative
 from pipeline.art19.jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, auth_error, check_credentials, \
     collection_document, parse_authorization, single_document
-from pipeline.serve.request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest, parse
+from pipeline.serve.request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest
+from pipeline.serve.routes import METHODS, MethodNotAllowed as RouteMethodNotAllowed, match
 from pipeline.serve.selection import FormatNotAvailable, select
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -113,6 +114,14 @@ class IndexHolder:
         return self.index
 
 
+def route_handler(method):
+    """Mark an ``App`` method as the handler of routes (``routes.Route.handler`` names it);
+    called as ``handler(http_request, index, parsed_request)``. tests/test_routes.py checks that
+    every marked method is named by a route and every route's handler is marked."""
+    method.route_handler = True
+    return method
+
+
 #: Formats tried, in order, when a request names none and format negotiation is on.
 NEGOTIATED = (("image/avif", "Avif"), ("image/webp", "Webp"))
 
@@ -153,13 +162,14 @@ class App:
         Image, object and store answers are a pure function of (path, query, ``Accept`` when
         negotiating) for one index, so their resolution is cached until the index changes;
         conditional and range handling runs on every request."""
-        if request.method not in ("GET", "HEAD"):
-            return MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_response(request.environ)
+        if request.method not in METHODS:
+            return MethodNotAllowed(valid_methods=list(METHODS)).get_response(request.environ)
         index = self.indexes.current()
         if index is not self._cache_index:
             self._cache, self._cache_index = {}, index
         key = (request.path, request.query_string,
-               request.headers.get("Accept") if index.negotiate_format else None)
+               request.headers.get("Accept") if index.negotiate_format else None,
+               "GET" if request.method == "HEAD" else request.method)
         resolved = self._cache.get(key)
         if resolved is None:
             resolved = self.resolve(request, index)
@@ -173,16 +183,13 @@ class App:
         return self.file_response(request, resolved)
 
     def resolve(self, request: Request, index: Index) -> "Resolved | Failure | Response":
-        """Parse and answer a request without touching the file's bytes."""
+        """Parse a request by the route table (``routes.match``) and answer it with the route's
+        handler, without touching the file's bytes."""
         try:
-            route = parse(request.path, list(request.args.items(multi=True)))
-            if isinstance(route, ObjectRequest):
-                return self.object_answer(index, route)
-            if isinstance(route, Art19Request):
-                return self.art19_response(request, index, route)
-            if isinstance(route, StoreRequest):
-                return self.store_answer(index, route)
-            return self.image_answer(request, index, route)
+            route, parsed = match(request.path, list(request.args.items(multi=True)), request.method)
+            return getattr(self, route.handler)(request, index, parsed)
+        except RouteMethodNotAllowed as exc:
+            return MethodNotAllowed(valid_methods=exc.allowed).get_response(request.environ)
         except JsonApiError as exc:
             return _jsonapi(exc.status, exc.to_document())
         except BadRequest as exc:
@@ -190,7 +197,8 @@ class App:
         except (NotFound, FormatNotAvailable) as exc:
             return Failure(404, str(exc))
 
-    def object_answer(self, index: Index, route: ObjectRequest) -> "Resolved":
+    @route_handler
+    def object_answer(self, request: Request, index: Index, route: ObjectRequest) -> "Resolved":
         owner_id, _ = index.owner(route.kind, route.owner_id)
         if route.item_id is not None:
             item_id, _ = index.owner("Items", route.item_id)
@@ -201,6 +209,7 @@ class App:
             rel = layout.object_file(route.kind, owner_id)
         return self._resolved(rel, JSON_TYPE, None, REVALIDATE, {})
 
+    @route_handler
     def image_answer(self, request: Request, index: Index, route: ImageRequest) -> "Resolved":
         owner_id, slots = index.owner(route.kind, route.owner_id)
         tags = slots.get(route.image_type, [])
@@ -232,6 +241,7 @@ class App:
             raise NotFound("no such file")
         return Resolved(str(path), mime, etag, cache_control, headers)
 
+    @route_handler
     def art19_response(self, request: Request, index: Index, route: Art19Request) -> Response:
         """JSON:API documents of ART19 images and media assets (api-reference §5)."""
         resources = index.art19[route.collection]
@@ -268,7 +278,8 @@ class App:
             return f"{attributes.get('bucket_type')}/{attributes.get('bucket_id')}" in buckets
         return allowed
 
-    def store_answer(self, index: Index, route: StoreRequest) -> "Resolved":
+    @route_handler
+    def store_answer(self, request: Request, index: Index, route: StoreRequest) -> "Resolved":
         """A content-named file: immutable, whatever the query."""
         mime = index.store.get(route.file)
         if mime is None:

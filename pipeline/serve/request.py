@@ -1,4 +1,5 @@
-"""Parse a media-server URL (path and query) into a typed route, as Jellyfin's router would.
+"""Typed requests and their parsing, as Jellyfin's router would: the segment converters and the
+request builders the route table (``pipeline.serve.routes``) names, and ``parse``.
 
 Source: api-reference §1. Path segments and query names are case-insensitive; unknown query
 parameters (``api_key``, ``UserId``, ``DeviceId`` …) are ignored; ``ChapterImage`` is
@@ -89,20 +90,102 @@ class StoreRequest:
 TAG_CHARS = frozenset("0123456789abcdef")
 
 
-def _art19(parts: list[str], pairs: list[tuple[str, str]]) -> Art19Request | StoreRequest:
-    collection = parts[0]
-    if len(parts) == 1:
-        return Art19Request(collection, ids=tuple(parse_ids(pairs)))
-    if len(parts) == 2:
-        resource_id = canonical_uuid(parts[1])
-        if resource_id is None:
-            raise JsonApiError(400, "Invalid id", f"{parts[1]!r} is not a UUID")
-        return Art19Request(collection, resource_id=resource_id)
-    if collection == "images" and len(parts) == 3 and len(parts[1]) == 32 and set(parts[1]) <= TAG_CHARS:
-        name = parts[2]
-        if name and set(name) <= ID_CHARS | {"."} and not name.startswith("."):
-            return StoreRequest(layout.store_file(parts[1], name))
-    raise NotFound("no such resource")
+# --- typed segments (routes.CONVERTERS) ----------------------------------------------------------
+
+def owner_id(text: str) -> str:
+    """An item or user id segment as sent; ``NotFound`` unless it is ``ID_CHARS`` only."""
+    if not text or not set(text) <= ID_CHARS:
+        raise NotFound("no such item")
+    return text
+
+
+def image_type(text: str) -> str:
+    """An ImageType segment in any case → its API name; ``NotFound`` for an unknown one."""
+    parsed = parse_image_type(text)
+    if parsed is None:
+        raise NotFound(f"unknown image type {text!r}")
+    return parsed
+
+
+def image_index(text: str) -> int:
+    """The index segment; ``BadRequest`` naming imageIndex unless a non-negative integer."""
+    return _segment_int(text, "imageIndex")
+
+
+def art19_id(text: str) -> str:
+    """An ART19 resource id segment → canonical UUID; JSON:API 400 otherwise."""
+    resource_id = canonical_uuid(text)
+    if resource_id is None:
+        raise JsonApiError(400, "Invalid id", f"{text!r} is not a UUID")
+    return resource_id
+
+
+def store_tag(text: str) -> str:
+    """The tag segment of a content-store file (32 lowercase hex digits); else ``NotFound``."""
+    if len(text) != 32 or not set(text) <= TAG_CHARS:
+        raise NotFound("no such resource")
+    return text
+
+
+def store_name(text: str) -> str:
+    """The file name segment of a content-store file; else ``NotFound``."""
+    if not text or not set(text) <= ID_CHARS | {"."} or text.startswith("."):
+        raise NotFound("no such resource")
+    return text
+
+
+# --- request builders by route form (routes.Route.form) -----------------------------------------
+# Each: (segment field values, parse_query(pairs), pairs) → the typed request.
+
+def _build_userimage(fields: dict, query: dict, pairs: list) -> ImageRequest:
+    user_id = query.get("userid")
+    if not user_id:
+        raise BadRequest("userId is required")
+    index = _int(query, "imageIndex") or 0
+    return _image_request("Users", owner_id(user_id), "Primary", index, query)
+
+
+def _build_image(fields: dict, query: dict, pairs: list) -> ImageRequest:
+    index = fields["index"] if "index" in fields else _int(query, "imageIndex") or 0
+    return _image_request(fields["kind"], fields["owner_id"], fields["image_type"], index, query)
+
+
+def _build_legacy(fields: dict, query: dict, pairs: list) -> ImageRequest:
+    legacy = [fields[k] for k in ("tag", "format", "max_width", "max_height", "percent_played", "unplayed_count")]
+    return _image_request(fields["kind"], fields["owner_id"], fields["image_type"], fields["index"], query, legacy)
+
+
+def _build_object(fields: dict, query: dict, pairs: list) -> ObjectRequest:
+    return ObjectRequest(fields["kind"], fields["owner_id"])
+
+
+def _build_infos(fields: dict, query: dict, pairs: list) -> ObjectRequest:
+    return ObjectRequest(fields["kind"], fields["owner_id"], images=True)
+
+
+def _build_useritem(fields: dict, query: dict, pairs: list) -> ObjectRequest:
+    return ObjectRequest(fields["kind"], fields["owner_id"], item_id=fields["item_id"])
+
+
+def _build_art19_list(fields: dict, query: dict, pairs: list) -> Art19Request:
+    return Art19Request(fields["collection"], ids=tuple(parse_ids(pairs)))
+
+
+def _build_art19_single(fields: dict, query: dict, pairs: list) -> Art19Request:
+    return Art19Request(fields["collection"], resource_id=fields["resource_id"])
+
+
+def _build_store(fields: dict, query: dict, pairs: list) -> StoreRequest:
+    return StoreRequest(layout.store_file(fields["tag"], fields["name"]))
+
+
+#: Request builders by form name (the forms the nginx template knows by the same names).
+BUILDERS = {
+    "userimage": _build_userimage, "image4": _build_image, "image5": _build_image,
+    "legacy": _build_legacy, "object": _build_object, "infos": _build_infos,
+    "useritem": _build_useritem, "art19_list": _build_art19_list,
+    "art19_single": _build_art19_single, "store": _build_store,
+}
 
 
 def _int(query: dict, name: str, low: int = 0, high: int | None = None) -> int | None:
@@ -121,19 +204,6 @@ def _segment_int(text: str, name: str) -> int:
     if value < 0:
         raise BadRequest(f"{name} must be ≥ 0, got {value}")
     return value
-
-
-def _owner_id(text: str) -> str:
-    if not text or not set(text) <= ID_CHARS:
-        raise NotFound("no such item")
-    return text
-
-
-def _image_type(text: str) -> str:
-    image_type = parse_image_type(text)
-    if image_type is None:
-        raise NotFound(f"unknown image type {text!r}")
-    return image_type
 
 
 def parse_query(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -205,47 +275,12 @@ def _number(text: str, name: str) -> float:
     return value
 
 
-def parse(path: str, pairs: list[tuple[str, str]]) -> ImageRequest | ObjectRequest | Art19Request | StoreRequest:
-    """Parse a URL path (already percent-decoded, as WSGI gives it) and its query pairs.
+def parse(path: str, pairs: list[tuple[str, str]], method: str = "GET") -> ImageRequest | ObjectRequest | Art19Request | StoreRequest:
+    """Parse a URL path (already percent-decoded, as WSGI gives it) and its query pairs by the
+    route table (``pipeline.serve.routes``).
 
     Raises ``NotFound`` for an unknown route, id or image type, ``BadRequest`` for a malformed
     number, ``JsonApiError`` for a malformed ART19 request. Never touches the file system.
     """
-    query = parse_query(pairs)
-    parts = [p for p in path.split("/") if p != ""]   # the WSGI path is decoded already: once only
-    if any("/" in p or "\\" in p or "\0" in p or p in (".", "..") for p in parts):
-        raise NotFound("no such resource")
-    lower = [p.lower() for p in parts]
-    n = len(parts)
-    if parts and parts[0] in ("images", "media_assets"):   # ART19 routes are lowercase (Rails)
-        return _art19(parts, pairs)
-
-    if lower == ["userimage"]:
-        user_id = query.get("userid")
-        if not user_id:
-            raise BadRequest("userId is required")
-        index = _int(query, "imageIndex") or 0
-        return _image_request("Users", _owner_id(user_id), "Primary", index, query)
-    if n < 2 or lower[0] not in ("items", "users"):
-        raise NotFound("no such resource")
-    kind = "Items" if lower[0] == "items" else "Users"
-    owner_id = _owner_id(parts[1])
-    if n == 2:
-        return ObjectRequest(kind, owner_id)
-    if n == 4 and kind == "Users" and lower[2] == "items":
-        return ObjectRequest(kind, owner_id, item_id=_owner_id(parts[3]))
-    if lower[2] != "images":
-        raise NotFound("no such resource")
-    if n == 3:
-        if kind == "Users":
-            raise NotFound("no such resource")
-        return ObjectRequest(kind, owner_id, images=True)
-    image_type = _image_type(parts[3])
-    if n == 4:
-        return _image_request(kind, owner_id, image_type, _int(query, "imageIndex") or 0, query)
-    index = _segment_int(parts[4], "imageIndex")
-    if n == 5:
-        return _image_request(kind, owner_id, image_type, index, query)
-    if n == 11 and kind == "Items":
-        return _image_request(kind, owner_id, image_type, index, query, legacy=parts[5:11])
-    raise NotFound("no such resource")
+    from pipeline.serve.routes import parse as parse_route   # routes imports this module
+    return parse_route(path, pairs, method)
