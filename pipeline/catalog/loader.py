@@ -9,6 +9,7 @@ items:
     name: Some Series
     type: Series                # Series, Season, Episode, Movie, MusicAlbum, Audio, BoxSet, Folder, …
     parent: null                # id of the parent item
+    path: Shows/Some Series     # optional: the media it was scanned from (doit scan owns it)
     images:                     # ImageType -> path, or a list of paths for Backdrop/Screenshot/Chapter
       Primary: media/series/poster.jpg
       Backdrop: [media/series/bd0.jpg, media/series/bd1.jpg]
@@ -56,7 +57,7 @@ ITEM_TYPES = (
     "TvChannel", "Video",
 )
 
-_ITEM_KEYS = ("id", "name", "type", "parent", "images")
+_ITEM_KEYS = ("id", "name", "type", "parent", "images", "path")
 _USER_KEYS = ("id", "name", "images")
 _TOP_KEYS = ("settings", "items", "users", "user_data", "podcast_images")
 _PODCAST_KEYS = ("id", "bucket", "source", "crop", "created_at", "updated_at")
@@ -89,6 +90,7 @@ class Owner:
     parent: str | None = None
     images: dict[str, list[ImageSlot]] = field(default_factory=dict)
     position: int = 0          # index in the catalog's list (for error locations)
+    path: str | None = None    # the media file or folder it was scanned from (``doit scan``)
 
     def slots(self) -> list[ImageSlot]:
         """Every image slot, in ImageType order then index."""
@@ -373,7 +375,12 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
         parent = check.raw(where + ("parent",), entry.get("parent"))
         if parent is not None:
             parent = str(parent)
-        owner = Owner(kind, owner_id, str(entry.get("name") or owner_id), str(item_type), parent, position=i)
+        media_path = entry.get("path")
+        if media_path is not None and not isinstance(media_path, str):
+            check.fail(where + ("path",), f"must be the media path as a string, got {media_path!r}")
+            media_path = None
+        owner = Owner(kind, owner_id, str(entry.get("name") or owner_id), str(item_type), parent, position=i,
+                      path=media_path)
         owner.images = _images(check, entry.get("images"), where + ("images",), root)
         owners[owner_id] = owner
     return owners
