@@ -1,5 +1,6 @@
 """doit tasks for the image derivative pipeline (task logic lives in pipeline.tasks).
 
+    doit scan library=DIR                  write catalog.yaml from a media folder (catalog=FILE)
     doit                                   build catalog.yaml into output/
     doit catalog=FILE output=DIR           build another catalog into another folder
     doit base_url=https://cdn.example.com  prefix of the ART19 media assets' cdn_url
@@ -9,15 +10,18 @@
     doit clean                             delete every file the build made
 """
 
+import sys
 from pathlib import Path
 
 from doit import get_var
 
-from pipeline.tasks import BuildReporter, load_plan, objects_task, prune_task, render_tasks
+from pipeline.tasks import BuildReporter, load_plan, objects_task, plan_needed, prune_task, render_tasks, scan_task
 
 CATALOG = Path(get_var("catalog", "catalog.yaml")).resolve()
 OUTPUT = Path(get_var("output", "output")).resolve()
 BASE_URL = get_var("base_url", None)   # ART19 cdn_url prefix, e.g. https://cdn.example.com
+LIBRARY = get_var("library", None)     # doit scan: the media folder
+PLAN_NEEDED = plan_needed(sys.argv)    # not for `doit scan`: the catalog may be missing or stale
 OUTPUT.mkdir(parents=True, exist_ok=True)
 
 DOIT_CONFIG = {
@@ -41,11 +45,14 @@ def _plan():
 
 def task_render():
     """render every derivative of each source image (one task per source)"""
-    yield from render_tasks(_plan(), OUTPUT)
+    if PLAN_NEEDED:
+        yield from render_tasks(_plan(), OUTPUT)
 
 
 def task_objects():
     """write the JSON objects, legacy path links and manifest.json"""
+    if not PLAN_NEEDED:
+        return {"actions": None}
     return objects_task(_plan(), OUTPUT, CATALOG)
 
 
@@ -71,3 +78,8 @@ def task_report():
     """write output/index.html, the build report (thumbnails, derivatives, inheritance)"""
     from pipeline.outputs.report import report_task
     return report_task(OUTPUT)
+
+
+def task_scan():
+    """write the catalog from a media folder (library=DIR, catalog=FILE; see README)"""
+    return scan_task(LIBRARY, CATALOG)

@@ -5,7 +5,8 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``model``: value types shared by build and serve: ``imagetypes``, ``formats``, ``sizing``
   (Jellyfin's output-size rule), ``colors``, ``decoration`` (``Decoration``), ``derivative``
   (``Derivative``), ``layout`` (the one place that maps files and URLs to paths under ``output/``).
-- ``catalog``: load and validate ``catalog.yaml`` (``loader``) and its ``settings``.
+- ``catalog``: load and validate ``catalog.yaml`` (``loader``) and its ``settings``; ``scan`` writes
+  it from a media folder (``doit scan``).
 - ``plan``: pure planning: ``probe`` (source facts, cached), ``planner`` (derivatives per source,
   tags, the ``BuildPlan``), ``inheritance`` (parent images).
 - ``imaging``: pixels (Pillow): ``decode``, ``render``, ``overlays`` (drawing only), ``metadata``.

@@ -312,6 +312,40 @@ def prune_task(output: Path) -> dict:
             "actions": [action], "uptodate": [False], "verbosity": 2}
 
 
+#: Tasks that never read the catalog's build plan: ``doit scan`` must run while the catalog is
+#: missing or names files that are gone, and ``doit watch`` runs each build in a fresh process.
+PLANLESS_TASKS = ("scan", "watch")
+
+
+def plan_needed(argv: list[str]) -> bool:
+    """False when the command line (``sys.argv``) selects only ``PLANLESS_TASKS``; doit calls
+    every task creator before it runs any task, so dodo.py skips loading the plan then."""
+    words = [a for a in argv[1:] if not a.startswith("-") and "=" not in a and not a.isdigit()]
+    return not any(w in PLANLESS_TASKS for w in words)
+
+
+def scan_task(library: str | None, catalog: Path) -> dict:
+    """``doit scan library=DIR [catalog=FILE]``: write the catalog from a media folder
+    (``pipeline.catalog.scan``); prints what it added, changed and removed, and every problem.
+    Fails only when ``library`` is missing or not usable, never for a problem inside it."""
+    def action():
+        from doit.exceptions import TaskFailed
+        from pipeline.catalog.scan import scan_to_catalog
+        if not library:
+            return TaskFailed("give the media folder: doit scan library=DIR [catalog=FILE]")
+        try:
+            changes = scan_to_catalog(library, catalog)
+        except ValueError as exc:
+            return TaskFailed(str(exc))
+        print(changes.summary() + (f"; wrote {catalog}" if changes.written else f"; {catalog} unchanged"))
+        for line in changes.lines():
+            print(line)
+        return {"added": len(changes.added), "changed": len(changes.changed),
+                "removed": len(changes.removed), "problems": len(changes.problems)}
+    return {"doc": "write the catalog from a media folder (library=DIR, catalog=FILE)",
+            "actions": [action], "uptodate": [False], "verbosity": 2}
+
+
 def selected_tasks_or_all(tasks: dict, selected: list | None) -> list[str]:
     """Names of the tasks a run will consider: the selected ones with their subtasks, or all."""
     if not selected or "render" in selected or "objects" in selected:

@@ -726,6 +726,7 @@ def _yaml():
     yaml = YAML()                      # round-trip: comments, order and quoting survive
     yaml.preserve_quotes = True
     yaml.width = 4096                  # never fold long paths
+    yaml.brace_single_entry_mapping_in_flow_sequence = True   # [{maxWidth: …}] stays as written
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
 
