@@ -169,7 +169,50 @@ def build_section(sources, formats, args, results) -> None:
         t, f = peer_r["measure"], floor_r["measure"]
         print(f"  eleventy-img/floor: wall {t.wall_s / f.wall_s:.2f}, CPU {t.cpu_s / f.cpu_s:.2f}")
         out_json["eleventy-img/floor"] = {"wall": t.wall_s / f.wall_s, "cpu": t.cpu_s / f.cpu_s}
+    if not args.skip_quality:
+        quality_lines(sources, runs, label, out_json)
     results[f"build {label}"] = out_json
+
+
+def quality_lines(sources, runs, label, out_json) -> None:
+    """SSIM of every output of ours and eleventy-img against a reference resize of the
+    full-resolution source (bench/quality.py), per format and width, and paired."""
+    try:
+        import quality
+    except ImportError as exc:
+        print(f"  quality: not scored ({exc}; pip install -r requirements-dev.txt)")
+        return
+    scored = {}
+    for name, files in (("ours", lambda r: quality.ours_files(RUNS / f"ours-{label}" / "out", sources)),
+                        ("eleventy-img", lambda r: quality.peer_files(r.get("summary") or {}))):
+        r = runs.get(name)
+        if r is None or "error" in r:
+            continue
+        t0 = time.perf_counter()
+        scored[name] = quality.score_all(files(r))
+        print(f"  quality: scored {len(scored[name])} {name} outputs in {time.perf_counter() - t0:.1f} s")
+    if not scored:
+        return
+    print("  SSIM against a one-step Lanczos resize of the full-resolution source (1 = identical; mean / min):")
+    summaries = {name: quality.summarize(rows) for name, rows in scored.items()}
+    keys = sorted({k for s in summaries.values() for k in s})
+    print("      " + row(["output"] + list(summaries), [14] + [22] * len(summaries)))
+    for k in keys:
+        cells = [f"{k[0]} {k[1]}"]
+        for s in summaries.values():
+            v = s.get(k)
+            cells.append(f"{v['mean']:.4f} / {v['min']:.4f} ({v['n']})" if v else "-")
+        print("      " + row(cells, [14] + [22] * len(summaries)))
+    out_json["quality"] = {name: {"rows": rows, "summary": {f"{k[0]} {k[1]}": v for k, v in summaries[name].items()}}
+                           for name, rows in scored.items()}
+    if "ours" in scored and "eleventy-img" in scored:
+        c = quality.compare(scored["ours"], scored["eleventy-img"])
+        out_json["quality"]["ours-eleventy-img"] = c
+        if c["pairs"]:
+            w = c["worst"]
+            print(f"  SSIM ours - eleventy-img over {c['pairs']} paired outputs: mean {c['mean_delta']:+.4f} "
+                  f"(target >= 0: {verdict(c['mean_delta'] >= 0)}); lower by > 0.005 in {c['worse']}; "
+                  f"worst {w['delta']:+.4f} ({' '.join(map(str, w['output']))})")
 
 
 # ------------------------------------------------------------ noop / rss ---
@@ -274,6 +317,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, help="use the first N corpus sources (default: all)")
     ap.add_argument("--skip-peer", action="store_true", help="do not run eleventy-img")
     ap.add_argument("--skip-avif", action="store_true", help="no second build run with AVIF")
+    ap.add_argument("--skip-quality", action="store_true", help="do not score outputs' SSIM (bench/quality.py)")
     ap.add_argument("--only", choices=("build", "noop", "serve", "rss"))
     ap.add_argument("--noop-count", type=int, default=1000, help="sources of the rebuild figures (1000)")
     ap.add_argument("--serve-seconds", type=int, default=10, help="length of each wrk run (10)")

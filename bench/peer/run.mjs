@@ -35,6 +35,7 @@ Image.concurrency = parseInt(opts.concurrency, 10);
 const t0 = performance.now();
 const byFormat = {};
 const failures = [];
+const files = [];          // every output: {src, path, format, width} (bench/quality.py scores them)
 await Promise.all(jobs.map(async (job) => {
   if (!job.widths.length) return;
   try {
@@ -50,7 +51,10 @@ await Promise.all(jobs.map(async (job) => {
     });
     for (const [fmt, list] of Object.entries(stats)) {
       const c = (byFormat[fmt] ??= { count: 0, bytes: 0 });
-      for (const s of list) { c.count += 1; c.bytes += s.size; }
+      for (const s of list) {
+        c.count += 1; c.bytes += s.size;
+        files.push({ src: job.src, path: s.outputPath, format: fmt, width: s.width });
+      }
     }
   } catch (e) {
     failures.push({ src: job.src, error: String(e && e.message || e) });
@@ -76,5 +80,6 @@ process.stdout.write(JSON.stringify({
   bytes: Object.values(byFormat).reduce((a, c) => a + c.bytes, 0),
   elapsed_ms,
   failures,
+  files,
 }) + "\n");
 process.exit(failures.length ? 1 : 0);
