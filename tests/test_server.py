@@ -80,3 +80,24 @@ def test_rebuild_is_picked_up_without_restart(built):
 def test_missing_manifest_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="build first"):
         App(tmp_path)
+
+
+def test_kept_answers_are_identical_and_conditions_still_apply(built):
+    _, _, output = built
+    app = App(output)
+    client = Client(app)
+    url = "/Items/item0/Images/Primary?maxWidth=64&format=Jpg"
+    first = client.get(url)
+    assert first.status_code == 200 and len(app._answers) == 1      # kept for the next one
+    second = client.get(url)                                          # answered from memory
+    assert second.data == first.data
+    assert sorted(second.headers.items()) == sorted(first.headers.items())
+    etag = first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    ranged = client.get(url, headers={"Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.data == first.data[:10]
+    head = client.head(url)
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == etag
+    # JSON objects can change under the same path: never kept
+    client.get("/Items/item0")
+    assert len(app._answers) == 1

@@ -37,6 +37,8 @@ from pipeline.serve.selection import FormatNotAvailable, select
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 CACHE_SIZE = 50_000   # resolved answers kept per index (cleared when full)
+ANSWER_BYTES = 64_000_000       # bytes of whole answers kept per worker (App._keep_answer)
+ANSWER_FILE_BYTES = 2_000_000   # larger files are always streamed from disk
 REVALIDATE = "public, no-cache"
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -147,14 +149,57 @@ class App:
         self.indexes = IndexHolder(self.output, reload_interval)
         self._cache: dict = {}
         self._cache_index = None
+        self._answers: dict = {}          # _answer_key -> (WSGI header list, file bytes)
+        self._answers_index = None
+        self._answers_bytes = 0
 
     def __call__(self, environ, start_response):
+        hit = self._answers.get(self._answer_key(environ))
+        if hit is not None and self._answers_index is self.indexes.current():
+            start_response("200 OK", hit[0])
+            return [hit[1]]
         request = Request(environ)
         try:
             response = self.dispatch(request)
         except HTTPException as exc:
             response = exc.get_response(environ)
         return response(environ, start_response)
+
+    @staticmethod
+    def _answer_key(environ) -> tuple | None:
+        """Key of a plain GET (no range, no condition) in the ready-answer cache, else None."""
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_RANGE" in environ \
+                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
+            return None
+        return environ.get("PATH_INFO"), environ.get("QUERY_STRING"), environ.get("HTTP_ACCEPT")
+
+    def _keep_answer(self, request: Request, resolved: "Resolved", index: "Index") -> Response | None:
+        """Keep the whole 200 answer (headers and bytes) of a plain GET for a content-named file
+        (an image or store file: its ETag comes from the tag, so its bytes never change while
+        this index is current), so that the next identical request is one dict lookup.
+        Bounded by ``ANSWER_BYTES`` per worker; cleared with the index. Returns the answer, or
+        None when it is not kept (then ``file_response`` streams the file)."""
+        key = self._answer_key(request.environ)
+        if key is None or resolved.etag is None:
+            return None
+        if self._answers_index is not index:
+            self._answers, self._answers_index, self._answers_bytes = {}, index, 0
+        try:
+            with open(resolved.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if st.st_size > ANSWER_FILE_BYTES or self._answers_bytes + st.st_size > ANSWER_BYTES:
+                    return None
+                body = f.read()
+        except OSError:
+            return None
+        response = self.file_response(request, resolved)
+        response.close()
+        if response.status_code != 200 or response.content_length != len(body):
+            return None
+        headers = response.headers.to_wsgi_list()
+        self._answers[key] = (headers, body)
+        self._answers_bytes += len(body)
+        return Response(body, status=200, headers=headers)
 
     def dispatch(self, request: Request) -> Response:
         """Route one request; every error becomes a 4xx with a plain-text (or JSON:API) reason.
@@ -180,7 +225,8 @@ class App:
             self._cache[key] = resolved
         if isinstance(resolved, Failure):
             return _text(resolved.status, resolved.message)
-        return self.file_response(request, resolved)
+        kept = self._keep_answer(request, resolved, index)
+        return kept if kept is not None else self.file_response(request, resolved)
 
     def resolve(self, request: Request, index: Index) -> "Resolved | Failure | Response":
         """Parse a request by the route table (``routes.match``) and answer it with the route's
