@@ -186,8 +186,10 @@ def _fail_action(relpath: str, error: str):
 
 
 def render_jobs(plan: BuildPlan, store: str) -> list[RenderJob]:
-    """Every render job of ``plan``: one per source tag, one per podcast image."""
-    jobs = [RenderJob(tag, source, store) for tag, source in plan.sources.items()]
+    """Every render job of ``plan``: one per source tag, the largest sources first (so that a
+    parallel build does not end on one large source alone), then one per podcast image."""
+    by_size = sorted(plan.sources.items(), key=lambda item: -item[1].probe.width * item[1].probe.height)
+    jobs = [RenderJob(tag, source, store) for tag, source in by_size]
     jobs += [RenderJob(f"podcast-{image_id}", podcast, store) for image_id, podcast in plan.podcast.items()]
     return jobs
 

@@ -204,3 +204,33 @@ def test_local_executor_yields_one_task_per_job(plan, tmp_path):
         assert args == [job]
         func(*args)
     assert all(task["uptodate"][0]() for task in tasks)
+
+
+def _noise_plan(tmp_path, sizes):
+    from pipeline.tasks import load_plan
+    (tmp_path / "media").mkdir()
+    for i, size in enumerate(sizes):
+        Image.effect_noise(size, 60).convert("RGB").save(tmp_path / "media" / f"img{i}.jpg", quality=90)
+    items = "".join(f"  - {{id: item{i}, name: Item {i}, type: Movie, images: {{Primary: media/img{i}.jpg}}}}\n"
+                    for i in range(len(sizes)))
+    (tmp_path / "catalog.yaml").write_text(
+        "settings:\n  formats: [Jpg, Webp]\n  qualities: [85]\n  sizes: [{maxWidth: [40, 100, 300]}]\n"
+        "items:\n" + items)
+    return load_plan(tmp_path / "catalog.yaml", tmp_path / "out")
+
+
+def test_encoder_threads_change_no_byte(tmp_path, monkeypatch):
+    from pipeline.imaging import render as render_module
+    source = next(iter(_noise_plan(tmp_path, [(640, 400)]).sources.values()))
+    data = source.path.read_bytes()
+    monkeypatch.setattr(render_module, "ENCODE_THREADS", 1)
+    one = render(source, data)
+    monkeypatch.setattr(render_module, "ENCODE_THREADS", 4)
+    four = render(source, data)
+    assert one == four and len(one.files) == 7                  # 3 sizes x 2 formats + original
+
+
+def test_render_jobs_come_largest_source_first(tmp_path):
+    plan = _noise_plan(tmp_path, [(200, 100), (900, 600), (400, 300)])
+    pixels = {tag: s.probe.width * s.probe.height for tag, s in plan.sources.items()}
+    assert [pixels[j.name] for j in render_jobs(plan, str(tmp_path / "out"))] == [540000, 120000, 20000]

@@ -6,7 +6,9 @@ record last. ``render_source`` does both for one ``SourcePlan``. Rendering: deco
 the largest derivative, orient, convert to sRGB (``decode``), then make each size from the
 smallest already-made larger image (a resize cascade, Lanczos with Pillow's ``reducing_gap``,
 alpha premultiplied while resampling), draw each derivative's decoration (``overlays``) at its
-output size, and encode each (format, quality). The store writes each file atomically. Output is
+output size, and encode each (format, quality) on a small thread pool (``ENCODE_THREADS``: Pillow
+releases the GIL while encoding and resampling, so the next size is resized while the previous
+ones encode). The store writes each file atomically. Output is
 deterministic: the same inputs give byte-identical files. Animated sources (GIF, WebP) give
 their first frame in every rendered derivative; only the ``original`` copy keeps the animation.
 """
@@ -14,6 +16,8 @@ their first frame in every rendered derivative; only the ``original`` copy keeps
 import hashlib
 import io
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +35,8 @@ from pipeline.plan.planner import Derivative, SourcePlan
 #: Resampling: Lanczos, with a fast box reduction first while the image is > 3× the target.
 RESAMPLE = Image.Resampling.LANCZOS
 REDUCING_GAP = 3.0
+#: Encoder threads inside one render job (bench/RESULTS.md: balances a parallel build's tail).
+ENCODE_THREADS = min(4, os.cpu_count() or 1)
 
 
 def flatten(image: Image.Image, background_color: tuple[int, int, int]) -> Image.Image:
@@ -170,14 +176,21 @@ def _render(source: SourcePlan, data: bytes) -> tuple[list[tuple[str, bytes]], s
     hash_ = image_blurhash(base)
     files = [(d.file, data) for d in source.derivatives if d.original]
     try:
-        for image, group in _cascade(base, rendered):
-            rgba = None
-            for d in group:
-                pixels = image
-                if not d.decoration.is_empty():
-                    rgba = rgba or (image if image.mode == "RGBA" else image.convert("RGBA"))
-                    pixels = decorate(rgba, d.decoration)
-                files.append((d.file, encode(pixels, d.format, d.quality, source.profile.background_color)))
+        # Encoders run on a small thread pool (Pillow releases the GIL while encoding and
+        # resampling): the next size is resized while the previous ones encode, and the
+        # last job of a parallel build still uses every core. Files keep the plan's order.
+        with ThreadPoolExecutor(ENCODE_THREADS) as pool:
+            pending = []
+            for image, group in _cascade(base, rendered):
+                rgba = None
+                for d in group:
+                    pixels = image
+                    if not d.decoration.is_empty():
+                        rgba = rgba or (image if image.mode == "RGBA" else image.convert("RGBA"))
+                        pixels = decorate(rgba, d.decoration)
+                    pending.append((d.file, pool.submit(encode, pixels, d.format, d.quality,
+                                                        source.profile.background_color)))
+            files += [(relpath, payload.result()) for relpath, payload in pending]
     except (OSError, ValueError) as exc:
         raise SourceError(f"cannot render: {exc}") from None
     return files, hash_
