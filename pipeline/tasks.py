@@ -26,9 +26,11 @@ from pipeline.store import Store, open_store
 from pipeline.store.atomic import TEMP_MARK, atomic_write_bytes
 from pipeline.catalog.loader import load_catalog
 from pipeline.errors import CatalogErrors, SourceError
+from pipeline.outputs import manifest as manifest_file
 from pipeline.outputs.objects import object_files, write_objects
-from pipeline.plan.planner import BuildPlan, SourcePlan, make_plan
-from pipeline.art19.podcast import PodcastPlan, plan_podcast, render_podcast
+from pipeline.plan.assemble import assemble
+from pipeline.plan.planner import BuildPlan, SourcePlan
+from pipeline.art19.podcast import PodcastPlan, render_podcast
 from pipeline.plan.probe import probe_all
 from pipeline.imaging.render import render_source
 
@@ -56,11 +58,7 @@ def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = No
             print(f"probing sources: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
     probes = probe_all(paths, layout.probe_cache_file(output), progress)
-    plan = make_plan(library, probes)
-    plan.podcast, failed = plan_podcast(library, probes)
-    plan.failed.update(failed)
-    plan.base_url = (library.settings.podcast.base_url if base_url is None else base_url).rstrip("/")
-    return plan
+    return assemble(library, probes, library.settings.podcast.base_url if base_url is None else base_url)
 
 
 @dataclass(frozen=True)
@@ -258,27 +256,15 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
     objects of removed items, leftover ``.tmp-`` files. Returns the deleted paths.
     """
     output = Path(output).resolve()
-    manifest_path = output / layout.MANIFEST
-    if not manifest_path.is_file():
-        raise SystemExit(f"prune: no {layout.MANIFEST} in {output}; build first")
-    data = json.loads(manifest_path.read_text())
-    keep = {layout.MANIFEST, layout.REPORT}
-    for image in data["images"].values():
-        keep.update(d["file"] for d in image["derivatives"])
-    podcast = data.get("podcast", {})
-    for asset_id, asset in podcast.get("media_assets", {}).items():
-        keep.add(asset["file"])
-        keep.add(layout.art19_file("media_assets", asset_id))
-    for image_id in podcast.get("images", {}):
-        keep.add(layout.art19_file("images", image_id))
-    keep.update(podcast.get("feeds", {}).values())
-    for owner_id, slots in data["owners"]["Items"].items():
-        keep.add(layout.object_file("Items", owner_id))
-        keep.add(layout.image_infos_file(owner_id))
-    for owner_id in data["owners"]["Users"]:
-        keep.add(layout.object_file("Users", owner_id))
-        keep.update(layout.user_item_file(owner_id, i) for i in data["owners"]["Items"])
-    live_tags = set(data["images"])
+    try:
+        data = manifest_file.read(output)
+    except FileNotFoundError:
+        raise SystemExit(f"prune: no {layout.MANIFEST} in {output}; build first") from None
+    except manifest_file.ManifestError as exc:
+        raise SystemExit(f"prune: {exc}") from None
+    keep = {layout.MANIFEST, layout.REPORT} | data.published_files()
+    items = data.owners["Items"]
+    live_tags = set(data.images)
     for rel in list(keep):   # a current tag's render record is what makes it up to date
         if rel.startswith(f"{layout.IMAGES_DIR}/"):
             keep.add(layout.render_record_file(rel.split("/")[1]))
@@ -292,7 +278,7 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
         if rel in keep and TEMP_MARK not in path.name:
             continue
         legacy = layout.legacy_owner_and_tag(rel)   # links live while their item and tag do
-        if (legacy and legacy[0] in data["owners"]["Items"] and legacy[1] in live_tags
+        if (legacy and legacy[0] in items and legacy[1] in live_tags
                 and TEMP_MARK not in path.name):
             continue
         deleted.append(path)

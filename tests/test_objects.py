@@ -7,7 +7,9 @@ import pytest
 from imagefactory import encode, fake_plan, fake_probe, jpeg, marked, png, write
 from pipeline.model import layout
 from pipeline.catalog.loader import load_catalog
-from pipeline.outputs.objects import TagFacts, apply_render_results, image_infos, item_dto, user_dto
+from pipeline.outputs.dto import image_infos, item_dto, user_dto
+from pipeline.outputs.renders import TagFacts
+from pipeline.plan.assemble import apply_render_results
 from pipeline.imaging.render import render_source
 from pipeline.plan.planner import make_plan
 from pipeline.plan.probe import probe_all

@@ -1,7 +1,7 @@
 """Generate an nginx configuration that answers the media-server URLs from a built ``output/``.
 
 nginx cannot compute anything, so every answer serve.py would give is precomputed here, in
-Python, by calling the functions serve.py calls (``server.Index`` to read the manifest,
+Python, by calling the functions serve.py calls (``serve.index.Index`` to read the manifest,
 ``selection.select`` to choose a file, ``formats.parse_format``, ``imagetypes.parse_image_type``);
 the template only looks answers up. The URL → file rule therefore stays in ``selection``.
 
@@ -56,7 +56,8 @@ from pipeline.model.imagetypes import IMAGE_TYPES, parse_image_type
 from pipeline.serve.request import DECORATIONS, ID_CHARS
 from pipeline.serve.routes import ROUTES, Route
 from pipeline.serve.selection import FormatNotAvailable, nearest_quality, select
-from pipeline.serve.app import IMMUTABLE, REVALIDATE, Index
+from pipeline.model.http import IMMUTABLE, REVALIDATE
+from pipeline.serve.index import Index
 from pipeline.model.sizing import SIZE_PARAMETERS, SizeRequest, output_size
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -545,11 +546,11 @@ def _self_check(table: ImageTable, image, choosers, rank, rng: random.Random) ->
 
 def build_tables(output: str | Path, seed: int = 0) -> HostingTables:
     """Precompute every answer of the built folder ``output`` (manifest read by
-    ``server.Index``, the reader serve.py uses). ``seed`` drives the self-check sampling.
+    ``serve.index.Index``, the reader serve.py uses). ``seed`` drives the self-check sampling.
 
-    Raises FileNotFoundError without a manifest, ValueError when the build negotiates formats
-    by ``Accept`` (not expressible per URL), AssertionError if the tables disagree with
-    ``selection.select`` on a sampled request.
+    Raises FileNotFoundError without a manifest, ``ManifestError`` for a bad one, ValueError
+    when the build negotiates formats by ``Accept`` (not expressible per URL), AssertionError
+    if the tables disagree with ``selection.select`` on a sampled request.
     """
     output = Path(output).resolve()
     index = Index(output)

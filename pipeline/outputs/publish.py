@@ -38,9 +38,8 @@ from pathlib import Path
 from pipeline.model import layout
 from pipeline.store.atomic import TEMP_MARK
 from pipeline.model.formats import FORMATS
+from pipeline.model.http import IMMUTABLE, JSON_TYPE
 
-IMMUTABLE = "public, max-age=31536000, immutable"
-JSON_TYPE = "application/json; charset=utf-8"
 #: Files larger than this are uploaded in parts (their ETag is then not an MD5).
 MULTIPART_THRESHOLD = 256 * 1024 * 1024
 _BY_EXTENSION = {f.extension: f.mime for f in FORMATS.values()}

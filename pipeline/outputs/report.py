@@ -1,6 +1,6 @@
 """The build report: ``output/index.html``, a page people can open from disk or from any host.
 
-Written by ``doit report`` after ``objects`` from ``manifest.json`` (shape: ``objects.manifest``)
+Written by ``doit report`` after ``objects`` from ``manifest.json`` (read with ``outputs.manifest``)
 and the JSON objects. It shows the build's totals and failures, then every item and user with
 its images as small thumbnails (the smallest undecorated derivative of each image, linked
 relatively, so the page works as ``file://…/index.html`` and when the folder is served), the
@@ -13,12 +13,15 @@ script counts images that failed to load and shows a warning (``data-broken-imag
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipeline.model import layout
+from pipeline.model.decoration import Decoration
+from pipeline.outputs import manifest
+from pipeline.outputs.manifest import OWNER_KINDS, ImageEntry
 from pipeline.store.atomic import atomic_write_bytes
 from pipeline.model.imagetypes import IMAGE_TYPES
 
@@ -59,24 +62,26 @@ class ImageView:
     bytes: int
 
 
-def _image_view(tag: str, image: dict, image_type: str, index: int) -> ImageView:
-    derivatives = sorted(image["derivatives"], key=lambda d: (d["format"], d["width"] * d["height"],
-                                                             d.get("quality") or 0, _decoration(d)))
-    plain = [d for d in derivatives if not d.get("decoration")] or derivatives
+def _image_view(image: ImageEntry, image_type: str, index: int) -> ImageView:
+    files = sorted(image.files, key=lambda f: (f.derivative.format, f.derivative.width * f.derivative.height,
+                                               f.derivative.quality or 0, f.derivative.decoration.key()))
+    plain = [f for f in files if f.derivative.decoration.is_empty()] or files
     # the smallest file, in the source's own format when there is one (keeps transparency)
-    own = [d for d in plain if d["format"] == image["format"]] or plain
-    thumb = min(own, key=lambda d: (d["width"] * d["height"], d.get("bytes", 0)))
-    original = next((d for d in derivatives if d.get("original")),
-                    max(plain, key=lambda d: d["width"] * d["height"]))
-    rows = [{"file": d["file"], "width": d["width"], "height": d["height"], "format": d["format"],
-             "quality": d.get("quality"), "bytes": d.get("bytes", 0), "original": d.get("original", False),
-             "decoration": _decoration(d)} for d in derivatives]
-    return ImageView(tag, image_type, index, image.get("source", ""), image["width"], image["height"],
-                     image["format"], thumb["file"], original["file"], rows, sum(r["bytes"] for r in rows))
+    own = [f for f in plain if f.derivative.format == image.format] or plain
+    thumb = min(own, key=lambda f: (f.derivative.width * f.derivative.height, f.bytes))
+    original = next((f for f in files if f.derivative.original),
+                    max(plain, key=lambda f: f.derivative.width * f.derivative.height))
+    rows = [{"file": f.derivative.file, "width": f.derivative.width, "height": f.derivative.height,
+             "format": f.derivative.format, "quality": f.derivative.quality, "bytes": f.bytes,
+             "original": f.derivative.original, "decoration": _decoration(f.derivative.decoration)}
+            for f in files]
+    return ImageView(image.tag, image_type, index, image.source, image.width, image.height,
+                     image.format, thumb.derivative.file, original.derivative.file, rows,
+                     sum(r["bytes"] for r in rows))
 
 
-def _decoration(d: dict) -> str:
-    deco = d.get("decoration") or {}
+def _decoration(decoration: Decoration) -> str:
+    deco = {k: v for k, v in asdict(decoration).items() if v not in (None, False)}
     return ", ".join(f"{k}={v}" for k, v in sorted(deco.items()))
 
 
@@ -85,48 +90,45 @@ def report_context(output: str | Path) -> dict:
 
     Keys: ``owners`` (list of dicts: kind, id, name, type, parent, images [ImageView],
     inherited [dicts: field, parent, image_type, image ImageView]), ``totals`` (n_items, n_users,
-    n_images, n_files, bytes), ``failed`` (dicts: source, error). Raises FileNotFoundError
-    without a manifest.
+    n_images, n_files, bytes), ``failed`` (dicts: source, error). Raises
+    FileNotFoundError without a manifest, ``ManifestError`` for a bad one.
     """
     output = Path(output)
-    manifest = json.loads((output / layout.MANIFEST).read_text())
-    images = manifest["images"]
-    views: dict[str, ImageView] = {}
+    data = manifest.read(output)
+    images = data.images
     owners = []
-    for kind in ("Items", "Users"):
-        for owner_id, slots in manifest["owners"].get(kind, {}).items():
+    for kind in OWNER_KINDS:
+        for owner_id, slots in data.owners[kind].items():
             obj_path = output / layout.object_file(kind, owner_id)
             obj = json.loads(obj_path.read_text()) if obj_path.is_file() else {}
             own = []
             for image_type in IMAGE_TYPES:
                 for index, tag in enumerate(slots.get(image_type, [])):
-                    view = _image_view(tag, images[tag], image_type, index)
-                    views.setdefault(tag, view)
-                    own.append(view)
+                    own.append(_image_view(images[tag], image_type, index))
             inherited = []
             for field, parent_field, image_type in INHERITED_FIELDS:
                 value = obj.get(field)
                 for index, tag in enumerate(value if isinstance(value, list) else [value] if value else []):
                     if tag in images:
-                        parent = obj.get(parent_field) if parent_field else _owner_of(manifest, tag)
+                        parent = obj.get(parent_field) if parent_field else _owner_of(data, tag)
                         inherited.append({"field": field, "parent": parent, "image_type": image_type,
-                                          "image": _image_view(tag, images[tag], image_type, index)})
+                                          "image": _image_view(images[tag], image_type, index)})
             owners.append({"kind": kind, "id": owner_id, "name": obj.get("Name", owner_id),
                            "type": obj.get("Type", "User" if kind == "Users" else ""),
                            "parent": obj.get("ParentId"), "object": layout.object_file(kind, owner_id),
                            "images": own, "inherited": inherited})
     totals = {
-        "n_items": len(manifest["owners"].get("Items", {})),
-        "n_users": len(manifest["owners"].get("Users", {})),
+        "n_items": len(data.owners["Items"]),
+        "n_users": len(data.owners["Users"]),
         "n_images": len(images),
-        "n_files": sum(len(i["derivatives"]) for i in images.values()),
-        "bytes": sum(d.get("bytes", 0) for i in images.values() for d in i["derivatives"]),
+        "n_files": sum(len(i.files) for i in images.values()),
+        "bytes": sum(f.bytes for i in images.values() for f in i.files),
     }
-    return {"owners": owners, "totals": totals, "failed": manifest.get("failed", [])}
+    return {"owners": owners, "totals": totals, "failed": [asdict(f) for f in data.failed]}
 
 
-def _owner_of(manifest: dict, tag: str) -> str | None:
-    for owner_id, slots in manifest["owners"].get("Items", {}).items():
+def _owner_of(data: manifest.Manifest, tag: str) -> str | None:
+    for owner_id, slots in data.owners["Items"].items():
         if any(tag in tags for tags in slots.values()):
             return owner_id
     return None

@@ -27,69 +27,18 @@ from werkzeug.wsgi import wrap_file
 
 from pipeline.model import layout
 from pipeline.model.formats import FORMATS
-from pipeline.model.decoration import Decoration
-from pipeline.model.derivative import Derivative
+from pipeline.model.http import IMMUTABLE, JSON_TYPE, REVALIDATE
 from pipeline.art19.jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, auth_error, check_credentials, \
     collection_document, parse_authorization, single_document
 from pipeline.serve.request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest
 from pipeline.serve.routes import METHODS, MethodNotAllowed as RouteMethodNotAllowed, match
+from pipeline.outputs.manifest import ImageEntry
+from pipeline.serve.index import Index
 from pipeline.serve.selection import FormatNotAvailable, select
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 CACHE_SIZE = 50_000   # resolved answers kept per index (cleared when full)
 ANSWER_BYTES = 64_000_000       # bytes of whole answers kept per worker (App._keep_answer)
 ANSWER_FILE_BYTES = 2_000_000   # larger files are always streamed from disk
-REVALIDATE = "public, no-cache"
-JSON_TYPE = "application/json; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    """One image of the manifest: upright size (pixels), source format, default quality, files."""
-
-    tag: str
-    width: int
-    height: int
-    format: str
-    quality: int
-    derivatives: list[Derivative]
-
-
-class Index:
-    """``manifest.json`` loaded into memory: images by tag and owners' tags by ImageType."""
-
-    def __init__(self, output: Path):
-        self.output = output
-        self.manifest = output / layout.MANIFEST
-        self.mtime_ns = self.manifest.stat().st_mtime_ns
-        data = json.loads(self.manifest.read_bytes())
-        self.images: dict[str, ImageRecord] = {}
-        for tag, image in data["images"].items():
-            derivatives = [Derivative(d["file"], d["width"], d["height"], d["format"], d["quality"],
-                                      d["original"], d["keeps_aspect"],
-                                      decoration=Decoration(**d.get("decoration", {})))
-                           for d in image["derivatives"]]
-            self.images[tag] = ImageRecord(tag, image["width"], image["height"], image["format"],
-                                           image["quality"], derivatives)
-        self.owners: dict[str, dict[str, dict[str, list[str]]]] = data["owners"]
-        self.negotiate_format: bool = data.get("negotiate_format", False)
-        podcast = data.get("podcast", {})
-        self.art19 = {"images": podcast.get("images", {}),
-                      "media_assets": {i: a["resource"] for i, a in podcast.get("media_assets", {}).items()}}
-        self.store = {d.file: FORMATS[d.format].mime for image in self.images.values() for d in image.derivatives}
-        self.store.update({a["file"]: a["resource"]["attributes"]["content_type"]
-                           for a in podcast.get("media_assets", {}).values()})
-        self.lower_ids = {kind: {i.lower(): i for i in ids} for kind, ids in self.owners.items()}
-
-    def owner(self, kind: str, owner_id: str) -> tuple[str, dict[str, list[str]]]:
-        """(canonical id, {ImageType: [tag…]}); ids match exactly, else case-insensitively.
-        Raises ``NotFound``."""
-        owners = self.owners.get(kind, {})
-        if owner_id not in owners:
-            owner_id = self.lower_ids.get(kind, {}).get(owner_id.lower(), owner_id)
-        if owner_id not in owners:
-            raise NotFound(f"no such {'item' if kind == 'Items' else 'user'}: {owner_id}")
-        return owner_id, owners[owner_id]
 
 
 class IndexHolder:
@@ -111,8 +60,8 @@ class IndexHolder:
                     try:
                         if self.index.manifest.stat().st_mtime_ns != self.index.mtime_ns:
                             self.index = Index(self.output)
-                    except (OSError, ValueError, KeyError):
-                        pass  # a manifest being replaced: keep serving the previous index
+                    except (OSError, ValueError):   # ManifestError is a ValueError
+                        pass  # a manifest being replaced or broken: keep serving the previous index
         return self.index
 
 
@@ -333,7 +282,7 @@ class App:
         return self._resolved(route.file, mime, route.file.split("/", 1)[1], IMMUTABLE, {})
 
     @staticmethod
-    def negotiate(request: Request, image: ImageRecord) -> str | None:
+    def negotiate(request: Request, image: ImageEntry) -> str | None:
         """The format for a request that names none: AVIF, then WebP when ``Accept`` lists it and
         the image has derivatives in it; else None (the original's format)."""
         available = {d.format for d in image.derivatives}

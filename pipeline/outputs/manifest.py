@@ -1,0 +1,346 @@
+"""``manifest.json``: the typed index of a build, written last by the ``objects`` step and read
+by everything that needs to know what the build published (serve.py's ``Index``, the nginx
+generator, the build report, ``prune``).
+
+This is the only module that knows the file's JSON shape. It imports nothing but
+``pipeline.model``, ``pipeline.store.atomic`` (a standard-library leaf) and the standard
+library, so the serve side can use it without Pillow or the planner.
+
+Shape (``version`` 1; keys in this order, compact JSON)::
+
+    {"version": 1, "negotiate_format": bool,
+     "images": {tag: {"type": ImageType, "source": catalog path, "width": px, "height": px,
+                      "format": source format, "quality": default quality,
+                      "derivatives": [{"file", "width", "height", "format", "quality" (int|null),
+                                       "original", "keeps_aspect", "bytes",
+                                       "decoration"?: {field: value}}]}},
+     "owners": {"Items": {id: {ImageType: [tag, …]}}, "Users": {…}},
+     "podcast": {"images": {id: ART19 image resource}, "media_assets": {id: {"resource", "file"}},
+                 "feeds": {"Series/{id}": feed file}},
+     "failed": [{"source": catalog path, "error": reason}]}
+
+Widths and heights are upright pixels, ``bytes`` the file's size. ``read`` checks the version and
+every field it uses, and raises ``ManifestError`` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipeline.model import layout
+from pipeline.model.decoration import Decoration
+from pipeline.model.derivative import Derivative
+from pipeline.model.formats import FORMATS
+from pipeline.model.imagetypes import IMAGE_TYPES
+from pipeline.store.atomic import write_if_changed
+
+#: The version this code writes and reads. Bump it when the shape changes incompatibly.
+MANIFEST_VERSION = 1
+
+#: The owner kinds of ``owners`` (URL segments of the API).
+OWNER_KINDS = ("Items", "Users")
+
+
+class ManifestError(ValueError):
+    """``manifest.json`` is unreadable, of another version or of the wrong shape. The message
+    names the file, the field (``images.<tag>.derivatives[2].bytes``) and what is wrong."""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One published file of an image: the ``derivative`` (``requests`` not recorded) and its
+    size in ``bytes``."""
+
+    derivative: Derivative
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    """One source image by ``tag``: its ImageType, catalog ``source`` path, upright ``width`` /
+    ``height`` (pixels), source ``format``, default ``quality`` and published ``files``.
+    ``derivatives`` is the files' ``Derivative`` values (what ``selection.select`` takes)."""
+
+    tag: str
+    type: str
+    source: str
+    width: int
+    height: int
+    format: str
+    quality: int
+    files: tuple[FileEntry, ...]
+    derivatives: tuple[Derivative, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "derivatives", tuple(f.derivative for f in self.files))
+
+
+@dataclass(frozen=True)
+class MediaAsset:
+    """An ART19 media asset: its JSON:API ``resource`` and the ``file`` (under the output
+    folder) holding its bytes."""
+
+    resource: dict
+    file: str
+
+
+@dataclass(frozen=True)
+class Podcast:
+    """The ART19 documents: ``images`` (id → image resource), ``media_assets`` (id →
+    ``MediaAsset``), ``feeds`` (``"Series/{id}"`` → feed file)."""
+
+    images: dict[str, dict] = field(default_factory=dict)
+    media_assets: dict[str, MediaAsset] = field(default_factory=dict)
+    feeds: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FailedSource:
+    """A source left out of the build: catalog ``source`` path and the ``error``."""
+
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A build's index (see the module doc): ``images`` by tag, ``owners`` (kind → id →
+    ImageType → tags by index), ``negotiate_format`` (serve picks AVIF/WebP by ``Accept``),
+    ``podcast`` documents and ``failed`` sources."""
+
+    images: dict[str, ImageEntry]
+    owners: dict[str, dict[str, dict[str, list[str]]]]
+    negotiate_format: bool = False
+    podcast: Podcast = field(default_factory=Podcast)
+    failed: tuple[FailedSource, ...] = ()
+
+    def published_files(self) -> set[str]:
+        """Every file (path under the output folder) this build publishes: derivatives, the
+        owners' JSON objects, podcast files and documents, feeds; not the legacy links (see
+        ``layout.legacy_owner_and_tag``) nor the manifest itself."""
+        files = {f.derivative.file for image in self.images.values() for f in image.files}
+        for asset_id, asset in self.podcast.media_assets.items():
+            files.add(asset.file)
+            files.add(layout.art19_file("media_assets", asset_id))
+        files.update(layout.art19_file("images", image_id) for image_id in self.podcast.images)
+        files.update(self.podcast.feeds.values())
+        items = self.owners.get("Items", {})
+        for item_id in items:
+            files.add(layout.object_file("Items", item_id))
+            files.add(layout.image_infos_file(item_id))
+        for user_id in self.owners.get("Users", {}):
+            files.add(layout.object_file("Users", user_id))
+            files.update(layout.user_item_file(user_id, item_id) for item_id in items)
+        return files
+
+    def to_json(self) -> dict:
+        """The JSON value written to ``manifest.json`` (module doc)."""
+        images = {}
+        for tag, image in self.images.items():
+            derivatives = []
+            for f in image.files:
+                d = f.derivative
+                record = {"file": d.file, "width": d.width, "height": d.height, "format": d.format,
+                          "quality": d.quality, "original": d.original, "keeps_aspect": d.keeps_aspect,
+                          "bytes": f.bytes}
+                if not d.decoration.is_empty():
+                    record["decoration"] = {k: v for k, v in asdict(d.decoration).items()
+                                            if v not in (None, False)}
+                derivatives.append(record)
+            images[tag] = {"type": image.type, "source": image.source, "width": image.width,
+                           "height": image.height, "format": image.format, "quality": image.quality,
+                           "derivatives": derivatives}
+        podcast = {"images": self.podcast.images,
+                   "media_assets": {i: {"resource": a.resource, "file": a.file}
+                                    for i, a in self.podcast.media_assets.items()},
+                   "feeds": self.podcast.feeds}
+        return {"version": MANIFEST_VERSION, "negotiate_format": self.negotiate_format,
+                "images": images, "owners": self.owners, "podcast": podcast,
+                "failed": [{"source": f.source, "error": f.error} for f in self.failed]}
+
+
+def dumps(value) -> bytes:
+    """Compact UTF-8 JSON with a final newline, as every JSON file of the build is written
+    (``json``'s C encoder: ``indent=`` falls back to the pure-Python one, ~10x slower)."""
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def write(output: str | Path, manifest: Manifest) -> bool:
+    """Write ``output/manifest.json`` atomically (temporary file + rename), only when its bytes
+    change. Call it last: a reader that sees the manifest then finds every file it names.
+    Returns whether it wrote."""
+    return write_if_changed(Path(output) / layout.MANIFEST, dumps(manifest.to_json()))
+
+
+def read(output: str | Path) -> Manifest:
+    """Read and check ``output/manifest.json``. Raises ``FileNotFoundError`` (build first) when
+    it is missing and ``ManifestError`` when it is unreadable, of another version or of the
+    wrong shape."""
+    return read_stamped(output)[0]
+
+
+def read_stamped(output: str | Path) -> tuple[Manifest, int]:
+    """``read``, with the ``st_mtime_ns`` of the very file read (to notice a later change)."""
+    path = Path(output) / layout.MANIFEST
+    try:
+        with open(path, "rb") as f:
+            mtime_ns = os.fstat(f.fileno()).st_mtime_ns
+            data = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} not found: build first (doit)") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        value = json.loads(data)
+    except ValueError as exc:   # also bad UTF-8
+        raise ManifestError(f"{path}: not JSON: {exc}") from None
+    return parse(value, str(path)), mtime_ns
+
+
+def parse(value, name: str = layout.MANIFEST) -> Manifest:
+    """Check a decoded manifest and return it typed. ``name`` is the file named in errors.
+    Raises ``ManifestError``."""
+    try:
+        return _parse(value)
+    except _Bad as exc:
+        where = f" at {exc.where}" if exc.where else ""
+        raise ManifestError(f"{name}{where}: {exc.message}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# checking
+
+
+class _Bad(Exception):
+    def __init__(self, where: str, message: str):
+        self.where, self.message = where, message
+
+
+_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object", list: "a list"}
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    return {str: "a string", int: "an integer", float: "a number", dict: "an object",
+            list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _check(value, kind, where: str, nullable: bool = False):
+    if value is None and nullable:
+        return None
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise _Bad(where, f"must be {_NAMES[kind]}{' or null' if nullable else ''}, got {_kind(value)}")
+    return value
+
+
+def _field(obj: dict, key: str, kind, where: str, nullable: bool = False, default=...):
+    if key not in obj:
+        if default is not ...:
+            return default
+        raise _Bad(f"{where}.{key}" if where else key, "missing")
+    return _check(obj[key], kind, f"{where}.{key}" if where else key, nullable)
+
+
+def _parse(value) -> Manifest:
+    _check(value, dict, "")
+    if "version" not in value:
+        raise _Bad("", f"no version: written by an older build; rebuild (doit) to get version "
+                       f"{MANIFEST_VERSION}")
+    version = value["version"]
+    if version != MANIFEST_VERSION or isinstance(version, bool):
+        raise _Bad("version", f"is {version!r}, this code reads version {MANIFEST_VERSION}; "
+                              f"rebuild (doit) with this code")
+    images = {tag: _image(tag, image, f"images.{tag}")
+              for tag, image in _field(value, "images", dict, "").items()}
+    owners = _owners(_field(value, "owners", dict, ""), images)
+    negotiate = _field(value, "negotiate_format", bool, "", default=False)
+    podcast = _podcast(_field(value, "podcast", dict, "", default={}))
+    failed = []
+    for i, entry in enumerate(_field(value, "failed", list, "", default=[])):
+        where = f"failed[{i}]"
+        _check(entry, dict, where)
+        failed.append(FailedSource(_field(entry, "source", str, where), _field(entry, "error", str, where)))
+    return Manifest(images, owners, negotiate, podcast, tuple(failed))
+
+
+def _image(tag: str, image, where: str) -> ImageEntry:
+    _check(image, dict, where)
+    files = tuple(_file(d, f"{where}.derivatives[{i}]")
+                  for i, d in enumerate(_field(image, "derivatives", list, where)))
+    entry = ImageEntry(tag, _field(image, "type", str, where), _field(image, "source", str, where, default=""),
+                       _field(image, "width", int, where), _field(image, "height", int, where),
+                       _format(image, where), _field(image, "quality", int, where), files)
+    if entry.width < 1 or entry.height < 1:
+        raise _Bad(where, f"size must be positive, got {entry.width}x{entry.height}")
+    return entry
+
+
+def _format(obj: dict, where: str) -> str:
+    fmt = _field(obj, "format", str, where)
+    if fmt not in FORMATS:
+        raise _Bad(f"{where}.format", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    return fmt
+
+
+def _file(d, where: str) -> FileEntry:
+    _check(d, dict, where)
+    decoration = _field(d, "decoration", dict, where, default={})
+    try:
+        decoration = Decoration(**decoration)
+    except (TypeError, ValueError) as exc:
+        raise _Bad(f"{where}.decoration", str(exc)) from None
+    derivative = Derivative(_field(d, "file", str, where), _field(d, "width", int, where),
+                            _field(d, "height", int, where), _format(d, where),
+                            _field(d, "quality", int, where, nullable=True),
+                            _field(d, "original", bool, where, default=False),
+                            _field(d, "keeps_aspect", bool, where, default=True), decoration=decoration)
+    return FileEntry(derivative, _field(d, "bytes", int, where))
+
+
+def _owners(owners: dict, images: dict) -> dict:
+    out = {}
+    for kind in OWNER_KINDS:
+        by_id = _field(owners, kind, dict, "owners")
+        for owner_id, slots in by_id.items():
+            where = f"owners.{kind}.{owner_id}"
+            _check(slots, dict, where)
+            for image_type, tags in slots.items():
+                if image_type not in IMAGE_TYPES:
+                    raise _Bad(f"{where}.{image_type}", "not an ImageType")
+                for i, tag in enumerate(_check(tags, list, f"{where}.{image_type}")):
+                    if _check(tag, str, f"{where}.{image_type}[{i}]") not in images:
+                        raise _Bad(f"{where}.{image_type}[{i}]", f"tag {tag} is not in images")
+        out[kind] = by_id
+    return out
+
+
+def _podcast(podcast: dict) -> Podcast:
+    images = _field(podcast, "images", dict, "podcast", default={})
+    for image_id, resource in images.items():
+        _resource(resource, f"podcast.images.{image_id}")
+    assets = {}
+    for asset_id, asset in _field(podcast, "media_assets", dict, "podcast", default={}).items():
+        where = f"podcast.media_assets.{asset_id}"
+        _check(asset, dict, where)
+        resource = _field(asset, "resource", dict, where)
+        attributes = _resource(resource, f"{where}.resource")
+        _field(attributes, "content_type", str, f"{where}.resource.attributes")
+        _field(attributes, "attachment_id", str, f"{where}.resource.attributes")
+        assets[asset_id] = MediaAsset(resource, _field(asset, "file", str, where))
+    feeds = _field(podcast, "feeds", dict, "podcast", default={})
+    for key, file in feeds.items():
+        _check(file, str, f"podcast.feeds.{key}")
+    return Podcast(images, assets, feeds)
+
+
+def _resource(resource, where: str) -> dict:
+    _check(resource, dict, where)
+    _field(resource, "id", str, where)
+    return _field(resource, "attributes", dict, where)
