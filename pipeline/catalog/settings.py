@@ -57,7 +57,7 @@ from typing import Any
 from pipeline import RENDERER_VERSION
 from pipeline.model.colors import parse_color
 from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
-from pipeline.model.decoration import Decoration
+from pipeline.model.decoration import DECORATION_PARAMETERS, Decoration
 from pipeline.model.imagetypes import IMAGE_TYPES
 from pipeline.model.sizing import SIZE_PARAMETERS, SizeRequest
 
@@ -113,9 +113,8 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
-#: Decoration parameters a variant may list (api-reference §1 query names).
-DECORATION_KEYS = ("percentPlayed", "unplayedCount", "addPlayedIndicator", "blur",
-                   "backgroundColor", "foregroundLayer")
+#: Decoration parameters a variant may list (api-reference §1 query names), from the registry.
+DECORATION_KEYS = tuple(p.name for p in DECORATION_PARAMETERS)
 _VARIANT_KEYS = ("formats", "qualities", "sizes") + DECORATION_KEYS
 MAX_DECORATIONS_PER_VARIANT = 1000
 
@@ -302,35 +301,51 @@ def _number_list(value, path, what, integer: bool) -> list:
     return [int(v) if integer else v for v in value]
 
 
+def _setting_numbers(value, path, name):
+    return _number_list(value, path, name, False)
+
+
+def _setting_integers(value, path, name):
+    return _number_list(value, path, name, True)
+
+
+def _setting_boolean(value, path, name):
+    if not isinstance(value, bool):
+        raise SettingsError(path, f"{name} must be true or false")
+    return [value]
+
+
+def _setting_colors(value, path, name):
+    if not isinstance(value, list) or not value:
+        raise SettingsError(path, f"{name} must be a list of colours")
+    parsed = []
+    for i, text in enumerate(value):
+        try:
+            parsed.append(parse_color(str(text)))
+        except ValueError as exc:
+            raise SettingsError(path + (i,), str(exc))
+    return parsed
+
+
+#: How a variant lists the values of each decoration parameter type (registry ``type``):
+#: (value, path, name) → the list of values; raises SettingsError.
+SETTING_READERS = {
+    "number": _setting_numbers,        # numbers or {from, to, step}
+    "integer": _setting_integers,      # integers or {from, to, step}
+    "boolean": _setting_boolean,       # one true/false
+    "color": _setting_colors,          # a list of colours
+    "opacity": _setting_numbers,       # numbers or {from, to, step}
+}
+
+
 def _decorations(entry: dict, path: tuple) -> tuple[Decoration, ...]:
-    """Every combination of the decoration parameters listed in a variant entry."""
+    """Every combination of the decoration parameters listed in a variant entry (each read by
+    its registry type, ``decoration.DECORATION_PARAMETERS``)."""
     options: list[list[tuple[str, Any]]] = []
-    if "percentPlayed" in entry:
-        values = _number_list(entry["percentPlayed"], path + ("percentPlayed",), "percentPlayed", False)
-        options.append([("percent_played", v) for v in values])
-    if "unplayedCount" in entry:
-        values = _number_list(entry["unplayedCount"], path + ("unplayedCount",), "unplayedCount", True)
-        options.append([("unplayed_count", v) for v in values])
-    if "addPlayedIndicator" in entry:
-        if not isinstance(entry["addPlayedIndicator"], bool):
-            raise SettingsError(path + ("addPlayedIndicator",), "addPlayedIndicator must be true or false")
-        options.append([("played", entry["addPlayedIndicator"])])
-    if "blur" in entry:
-        options.append([("blur", v) for v in _number_list(entry["blur"], path + ("blur",), "blur", True)])
-    if "foregroundLayer" in entry:
-        values = _number_list(entry["foregroundLayer"], path + ("foregroundLayer",), "foregroundLayer", False)
-        options.append([("foreground_layer", v) for v in values])
-    if "backgroundColor" in entry:
-        colors = entry["backgroundColor"]
-        if not isinstance(colors, list) or not colors:
-            raise SettingsError(path + ("backgroundColor",), "backgroundColor must be a list of colours")
-        parsed = []
-        for i, text in enumerate(colors):
-            try:
-                parsed.append(("background_color", parse_color(str(text))))
-            except ValueError as exc:
-                raise SettingsError(path + ("backgroundColor", i), str(exc))
-        options.append(parsed)
+    for p in DECORATION_PARAMETERS:
+        if p.name in entry:
+            values = SETTING_READERS[p.type](entry[p.name], path + (p.name,), p.name)
+            options.append([(p.field, v) for v in values])
     combos: list[dict] = [{}]
     for option in options:
         combos = [{**c, name: value} for c in combos for name, value in option]

@@ -53,7 +53,8 @@ from pipeline.model import layout
 from pipeline.store.atomic import atomic_write_bytes
 from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
 from pipeline.model.imagetypes import IMAGE_TYPES, parse_image_type
-from pipeline.serve.request import DECORATIONS, ID_CHARS
+from pipeline.model.decoration import DECORATION_PARAMETERS, DecorationParameter
+from pipeline.serve.request import ID_CHARS
 from pipeline.serve.routes import ROUTES, Route
 from pipeline.serve.selection import FormatNotAvailable, nearest_quality, select
 from pipeline.model.http import IMMUTABLE, REVALIDATE
@@ -293,6 +294,34 @@ def route_decision(routes: tuple[Route, ...] = ROUTES) -> dict:
         "forms": [(r.name, r.form) for r in routes if r.static],
         "field_maps": sorted(field_maps.items()),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# the decoration parameters, from their registry (pipeline/model/decoration.py)
+
+#: Registry types the nginx template checks (a malformed value is serve.py's 400), with the
+#: regexes in the template; the other types are not checked: ``opacity`` is never an error,
+#: a malformed ``color`` is a documented exception (nginx serves the undecorated image).
+DECORATION_CHECKS = ("number", "integer", "boolean")
+DECORATION_UNCHECKED = ("color", "opacity")
+
+
+def decoration_maps(parameters: tuple[DecorationParameter, ...] = DECORATION_PARAMETERS) -> dict:
+    """What the template needs about the decoration parameters: ``decorations`` ([{name,
+    lower, type}] in registry order: the ``X-Image-Not-Applied`` order), ``decoration_checks``
+    (the checked types) and ``decoration_checked`` (lowercase names checked, in the order
+    serve.py reports errors). Raises ValueError for a type nginx does not know or an alias that
+    is not a case variant of the name (``$arg_name`` finds names case-insensitively only)."""
+    out = []
+    for p in parameters:
+        if p.type not in DECORATION_CHECKS + DECORATION_UNCHECKED:
+            raise ValueError(f"decoration {p.name}: type {p.type!r} has no nginx check (hosting/nginx.py)")
+        if any(a.lower() != p.name.lower() for a in p.aliases):
+            raise ValueError(f"decoration {p.name}: aliases {p.aliases} are not case variants; nginx reads "
+                             f"$arg_{p.name.lower()} only")
+        out.append({"name": p.name, "lower": p.name.lower(), "type": p.type})
+    return {"decorations": out, "decoration_checks": DECORATION_CHECKS,
+            "decoration_checked": [d["lower"] for d in out if d["type"] in DECORATION_CHECKS]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,7 +703,7 @@ def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", s
     return template.render(
         maps=_map_entries(tables), route=route_decision(), root=str(tables.output), listen=listen, server_name=server_name,
         immutable=IMMUTABLE, revalidate=REVALIDATE, size_params=[p.lower() for p in SIZE_PARAMETERS],
-        size_names=list(SIZE_PARAMETERS), decorations=list(DECORATIONS), method_body=method_body,
+        size_names=list(SIZE_PARAMETERS), method_body=method_body, **decoration_maps(),
         range_body=range_body,
         id_chars="".join(sorted(ID_CHARS)), images=len(tables.images),
         types=sorted({(f.mime, f.extension) for f in FORMATS.values()}),

@@ -52,7 +52,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from pipeline.model.decoration import (DEFAULT_FOREGROUND_LAYER, RGBA, Decoration, _finite, _rgba,
+from pipeline.model.decoration import (DECORATION_PARAMETERS, DEFAULT_FOREGROUND_LAYER, RGBA, Decoration, _finite, _rgba,
                                        foreground_alpha as _foreground_alpha, parse_foreground_layer)
 
 #: Shorter side (px) from which Jellyfin's geometry is used unscaled; see ``overlay_scale``.
@@ -100,18 +100,10 @@ def decorate(img: Image.Image, decoration: Decoration) -> Image.Image:
     if decoration.is_empty():
         return img
     out = img
-    if decoration.blur is not None:
-        out = apply_blur(out, decoration.blur)
-    if decoration.background_color is not None:
-        out = apply_background(out, decoration.background_color)
-    if decoration.foreground_layer is not None:
-        out = apply_foreground_layer(out, decoration.foreground_layer)
-    if decoration.played:
-        out = draw_played_indicator(out)
-    elif decoration.unplayed_count is not None:
-        out = draw_unplayed_count(out, decoration.unplayed_count)
-    if decoration.percent_played is not None:
-        out = draw_percent_played(out, decoration.percent_played)
+    for name, draw in DRAWERS.items():
+        value = getattr(decoration, _FIELDS[name])
+        if value is not None and value is not False:
+            out = draw(out, value)
     return out
 
 
@@ -254,6 +246,20 @@ def _draw_indicator(img: Image.Image, draw_symbol) -> Image.Image:
     _paint(out, circle.reduce(ss), INDICATOR_COLOR, (left, 0))
     _paint(out, symbol.reduce(ss), SYMBOL_COLOR, (left, 0))
     return out
+
+
+#: The drawer of each decoration parameter (registry name → (RGBA image, canonical value) →
+#: new image), in Jellyfin's drawing order (SkiaEncoder.cs ``EncodeImage``, ``DrawIndicator``).
+#: ``Decoration`` already drops the count when the played mark is drawn.
+DRAWERS = {
+    "blur": apply_blur,
+    "backgroundColor": apply_background,
+    "foregroundLayer": apply_foreground_layer,
+    "addPlayedIndicator": lambda img, played: draw_played_indicator(img),
+    "unplayedCount": draw_unplayed_count,
+    "percentPlayed": draw_percent_played,
+}
+_FIELDS = {p.name: p.field for p in DECORATION_PARAMETERS}
 
 
 def _paint(img: Image.Image, mask: Image.Image, rgba: RGBA, dest: tuple[int, int]):

@@ -23,8 +23,6 @@ Decisions:
 
 import re
 
-from PIL import ImageColor
-
 RGBA = tuple[int, int, int, int]
 
 _SKIA_HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
@@ -50,6 +48,7 @@ def parse_color(text: str) -> RGBA:
     if match:
         return _parse_skia_hex(match.group(1))
 
+    from PIL import ImageColor   # only for CSS forms: the serve side imports no Pillow at module level
     try:
         rgb = ImageColor.getrgb(value)
     except ValueError:

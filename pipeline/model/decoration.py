@@ -7,8 +7,12 @@ Jellyfin's ``ImageController``/``SkiaEncoder`` read them. The drawing lives in
 """
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Callable
+
+from pipeline.model.colors import parse_color
 
 RGBA = tuple[int, int, int, int]
 
@@ -47,35 +51,12 @@ class Decoration:
     foreground_layer: float | None = None
 
     def __post_init__(self):
-        percent = _finite("percent_played", self.percent_played)
-        if percent is not None and not 0 < percent < 100:
-            percent = None
-        played = bool(self.played)
-        count = _integer("unplayed_count", self.unplayed_count)
-        if count is not None and (count <= 0 or percent is not None or played):
-            count = None
-        blur = _integer("blur", self.blur)
-        if blur is not None and blur <= 0:
-            blur = None
-        color = self.background_color
-        if color is not None:
-            color = _rgba(color)
-            if color[3] == 0:
-                color = None
-        opacity = _finite("foreground_layer", self.foreground_layer)
-        if opacity is not None:
-            opacity = min(1.0, max(0.0, opacity))
-            if foreground_alpha(opacity) == 0:
-                opacity = None
-        for name, value in (
-            ("percent_played", percent),
-            ("unplayed_count", count),
-            ("played", played),
-            ("blur", blur),
-            ("background_color", color),
-            ("foreground_layer", opacity),
-        ):
-            object.__setattr__(self, name, value)
+        for p in DECORATION_PARAMETERS:        # each field on its own (range, canonical form)
+            object.__setattr__(self, p.field, p.canonical(getattr(self, p.field)))
+        # one indicator in the top-right corner: the played mark, else the count; and
+        # ImageController drops the count when a percentage is given
+        if self.unplayed_count is not None and (self.percent_played is not None or self.played):
+            object.__setattr__(self, "unplayed_count", None)
 
     def is_empty(self) -> bool:
         """True when nothing is drawn: ``decorate`` then returns the image unchanged."""
@@ -84,25 +65,14 @@ class Decoration:
     def key(self) -> str:
         """A short, canonical, file-name-safe name of the set fields, '' when none is set.
 
-        Set fields in this fixed order, joined by '-': ``pp<percent>``,
-        ``uc<count>``, ``played``, ``bl<blur>``, ``bg<rrggbbaa>`` (lowercase hex, CSS order),
-        ``fg<opacity>``; numbers in plain decimal, shortest exact form (``pp47.5``, ``fg0.4``).
-        Example: ``pp45-bl10-bg000000ff-fg0.4``. Equal decorations have equal keys.
+        Set fields in the registry's order (``DECORATION_PARAMETERS``), joined by '-':
+        ``pp<percent>``, ``uc<count>``, ``played``, ``bl<blur>``, ``bg<rrggbbaa>`` (lowercase
+        hex, CSS order), ``fg<opacity>``; numbers in plain decimal, shortest exact form
+        (``pp47.5``, ``fg0.4``). Example: ``pp45-bl10-bg000000ff-fg0.4``. Equal decorations
+        have equal keys.
         """
-        parts = []
-        if self.percent_played is not None:
-            parts.append(f"pp{_plain_number(self.percent_played)}")
-        if self.unplayed_count is not None:
-            parts.append(f"uc{self.unplayed_count}")
-        if self.played:
-            parts.append("played")
-        if self.blur is not None:
-            parts.append(f"bl{self.blur}")
-        if self.background_color is not None:
-            parts.append("bg" + "".join(f"{c:02x}" for c in self.background_color))
-        if self.foreground_layer is not None:
-            parts.append(f"fg{_plain_number(self.foreground_layer)}")
-        return "-".join(parts)
+        return "-".join(p.key(value) for p in DECORATION_PARAMETERS
+                        if (value := getattr(self, p.field)) is not None and value is not False)
 
 
 def parse_foreground_layer(text: str | None) -> float | None:
@@ -162,3 +132,137 @@ def _rgba(color) -> RGBA:
     ):
         raise ValueError(f"colour must be four integers 0-255 (RGBA), got {color!r}")
     return values
+
+
+# --- the registry of decoration parameters -------------------------------------------------------
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")   # ASCII digits only: int() also takes 1_000 and ３００
+
+
+def parse_integer(text: str, name: str) -> int:
+    """A query value that must be a whole number (ASCII digits, optional sign); raises
+    ``ValueError("<name> must be an integer, got '…'")``."""
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(f"{name} must be an integer, got {text!r}")
+    return int(text)
+
+
+def parse_number(text: str, name: str) -> float:
+    """A query value that must be a finite number (Python's ``float`` syntax); raises
+    ``ValueError`` naming ``name``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number, got {text!r}")
+    return value
+
+
+def _parse_boolean(text: str, name: str) -> bool:
+    flag = text.lower()
+    if flag not in ("true", "false"):
+        raise ValueError(f"{name} must be true or false, got {text!r}")
+    return flag == "true"
+
+
+def _parse_color(text: str, name: str) -> RGBA:
+    try:
+        return parse_color(text)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+#: How a query value of each parameter type is read: (text, name) → value; raises ValueError.
+QUERY_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "number": parse_number,
+    "integer": parse_integer,
+    "boolean": _parse_boolean,
+    "color": _parse_color,
+    "opacity": lambda text, name: parse_foreground_layer(text),   # never an error (SkiaEncoder.cs)
+}
+
+
+def _percent(value):
+    number = _finite("percent_played", value)
+    return number if number is not None and 0 < number < 100 else None
+
+
+def _positive(field: str):
+    def canonical(value):
+        number = _integer(field, value)
+        return number if number is not None and number > 0 else None
+    return canonical
+
+
+def _color(value):
+    if value is None:
+        return None
+    color = _rgba(value)
+    return None if color[3] == 0 else color
+
+
+def _opacity(value):
+    number = _finite("foreground_layer", value)
+    if number is None:
+        return None
+    number = min(1.0, max(0.0, number))
+    return None if foreground_alpha(number) == 0 else number
+
+
+@dataclass(frozen=True)
+class DecorationParameter:
+    """One decoration parameter (api-reference §1; Jellyfin ``ImageController``/``SkiaEncoder``).
+
+    ``name``: the query name (and the settings key in ``variants``); ``aliases``: other
+    spellings clients send (query names are case-insensitive anyway); ``field``: the
+    ``Decoration`` attribute; ``type``: how a value is read: ``number``, ``integer``,
+    ``boolean``, ``color`` or ``opacity`` (``QUERY_PARSERS``; settings.py and the nginx checks
+    have one reader per type too); ``range``: the values that draw something (others become
+    "not set"), in words; ``canonical``: value → canonical value or None/False (not set),
+    raising ValueError for a wrong type; ``key``: canonical value → its part of
+    ``Decoration.key()``; ``match``: how a requested value finds a precomputed one:
+    ``exact``, or ``nearest`` (the nearest precomputed value, ties → the lower, so progress
+    is never overstated).
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    field: str
+    type: str
+    range: str
+    canonical: Callable[[Any], Any]
+    key: Callable[[Any], str]
+    match: str = "exact"
+
+    def parse_query(self, text: str):
+        """The value of a query parameter as sent; raises ValueError naming the parameter."""
+        return QUERY_PARSERS[self.type](text, self.name)
+
+
+#: Every decoration parameter, in ``Decoration.key()`` order. Adding a decoration: a field of
+#: ``Decoration``, one entry here, and its drawer in ``pipeline/imaging/overlays.py`` ``DRAWERS``.
+DECORATION_PARAMETERS: tuple[DecorationParameter, ...] = (
+    DecorationParameter("percentPlayed", ("PercentPlayed",), "percent_played", "number",
+                        "0 < p < 100 (≥ 100: set addPlayedIndicator instead)", _percent,
+                        lambda v: f"pp{_plain_number(v)}", match="nearest"),
+    DecorationParameter("unplayedCount", ("UnplayedCount",), "unplayed_count", "integer",
+                        "> 0; dropped with percentPlayed or addPlayedIndicator", _positive("unplayed_count"),
+                        lambda v: f"uc{v}"),
+    DecorationParameter("addPlayedIndicator", ("AddPlayedIndicator",), "played", "boolean",
+                        "true draws the check mark (Emby)", bool, lambda v: "played"),
+    DecorationParameter("blur", ("Blur",), "blur", "integer", "> 0 (Gaussian σ, output pixels)",
+                        _positive("blur"), lambda v: f"bl{v}"),
+    DecorationParameter("backgroundColor", ("BackgroundColor",), "background_color", "color",
+                        "any colour but fully transparent", _color,
+                        lambda v: "bg" + "".join(f"{c:02x}" for c in v)),
+    DecorationParameter("foregroundLayer", ("ForegroundLayer",), "foreground_layer", "opacity",
+                        "0 ≤ opacity < 1 (clamped; ≥ 254/255 draws nothing)", _opacity,
+                        lambda v: f"fg{_plain_number(v)}"),
+)
+
+def parse_query_decorations(raw: dict[str, str]) -> "Decoration":
+    """``{query name: value as sent}`` (the set parameters) → the canonical ``Decoration``;
+    raises ValueError naming the first malformed parameter (registry order)."""
+    fields = {p.field: p.parse_query(raw[p.name]) for p in DECORATION_PARAMETERS if p.name in raw}
+    return Decoration(**fields)

@@ -7,18 +7,16 @@ parameters (``api_key``, ``UserId``, ``DeviceId`` …) are ignored; ``ChapterIma
 a size, quality or index that is not a non-negative integer is a 400.
 """
 
-import re
 from dataclasses import dataclass, field
 
 from pipeline.model import layout
-from pipeline.model.colors import parse_color
 from pipeline.art19.jsonapi import JsonApiError, canonical_uuid, parse_ids
 from pipeline.model.formats import parse_format
 from pipeline.model.imagetypes import parse_image_type
-from pipeline.model.decoration import Decoration, parse_foreground_layer
+from pipeline.model.decoration import (DECORATION_PARAMETERS, Decoration, parse_integer, parse_number,
+                                       parse_query_decorations)
 from pipeline.model.sizing import SizeRequest
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")   # ASCII digits only: int() also takes 1_000 and ３００
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -30,9 +28,9 @@ class NotFound(LookupError):
     """No such route, item or image (HTTP 404); the message says which."""
 
 
-#: Decoration parameters of api-reference §1 (they change pixels; see overlays.Decoration).
-DECORATIONS = ("percentPlayed", "unplayedCount", "addPlayedIndicator", "blur",
-               "backgroundColor", "foregroundLayer")
+#: Decoration parameters of api-reference §1 (they change pixels), from the registry
+#: ``decoration.DECORATION_PARAMETERS``.
+DECORATIONS = tuple(p.name for p in DECORATION_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -221,7 +219,7 @@ def _image_request(kind, owner_id, image_type, index, query, legacy=None) -> Ima
     fmt = parse_format(fmt_text) if fmt_text else None
     quality = _int(query, "quality", 0, 100)
     tag = query.get("tag") or None
-    decorations = {name: query[name.lower()] for name in DECORATIONS if query.get(name.lower())}
+    decorations = _decoration_values(query)
     if legacy:
         tag, fmt_text, max_w, max_h, pp, uc = legacy
         fmt = parse_format(fmt_text)
@@ -235,44 +233,38 @@ def _image_request(kind, owner_id, image_type, index, query, legacy=None) -> Ima
                         _decoration(decorations))
 
 
+def _decoration_values(query: dict[str, str]) -> dict[str, str]:
+    """The decoration parameters that were set (non-empty), by registry name, as sent; a
+    parameter is read from its name or else its aliases (case-insensitively, as every name)."""
+    out = {}
+    for p in DECORATION_PARAMETERS:
+        value = next((query[s.lower()] for s in (p.name, *p.aliases) if query.get(s.lower())), None)
+        if value is not None:
+            out[p.name] = value
+    return out
+
+
 def _decoration(raw: dict[str, str]) -> Decoration:
-    """Parse the decoration parameters; raises ``BadRequest`` naming a malformed one."""
-    fields: dict = {}
-    if "percentPlayed" in raw:
-        fields["percent_played"] = _number(raw["percentPlayed"], "percentPlayed")
-    if "unplayedCount" in raw:
-        fields["unplayed_count"] = _whole(raw["unplayedCount"], "unplayedCount")
-    if "blur" in raw:
-        fields["blur"] = _whole(raw["blur"], "blur")
-    if "addPlayedIndicator" in raw:
-        flag = raw["addPlayedIndicator"].lower()
-        if flag not in ("true", "false"):
-            raise BadRequest(f"addPlayedIndicator must be true or false, got {raw['addPlayedIndicator']!r}")
-        fields["played"] = flag == "true"
-    if "backgroundColor" in raw:
-        try:
-            fields["background_color"] = parse_color(raw["backgroundColor"])
-        except ValueError as exc:
-            raise BadRequest(f"backgroundColor: {exc}") from None
-    if "foregroundLayer" in raw:
-        fields["foreground_layer"] = parse_foreground_layer(raw["foregroundLayer"])
-    return Decoration(**fields)
+    """Parse the decoration parameters (``decoration.parse_query_decorations``); raises
+    ``BadRequest`` naming a malformed one."""
+    try:
+        return parse_query_decorations(raw)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _whole(text: str, name: str) -> int:
-    if not _INTEGER.fullmatch(text):
-        raise BadRequest(f"{name} must be an integer, got {text!r}")
-    return int(text)
+    try:
+        return parse_integer(text, name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _number(text: str, name: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise BadRequest(f"{name} must be a finite number, got {text!r}")
-    return value
+        return parse_number(text, name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def parse(path: str, pairs: list[tuple[str, str]], method: str = "GET") -> ImageRequest | ObjectRequest | Art19Request | StoreRequest:

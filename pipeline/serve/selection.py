@@ -20,7 +20,7 @@ Rule (issue #2, used by serve.py, by the legacy path links and by generated host
 from dataclasses import dataclass, replace
 
 from pipeline.model.formats import FORMATS, ORIGINAL
-from pipeline.model.decoration import Decoration
+from pipeline.model.decoration import DECORATION_PARAMETERS, Decoration
 from pipeline.model.derivative import Derivative
 from pipeline.model.sizing import SizeRequest, output_size
 
@@ -47,17 +47,21 @@ class Choice:
 
 
 def match_decoration(available: list[Decoration], wanted: Decoration) -> Decoration | None:
-    """The precomputed decoration that answers ``wanted``: equal to it, or equal but for
-    ``percent_played``, whose nearest value is taken (ties → the lower). None when no match."""
+    """The precomputed decoration that answers ``wanted``: equal to it, or equal but for one
+    parameter whose registry ``match`` is ``nearest`` (``percent_played``), whose nearest
+    precomputed value is taken (ties → the lower). None when no match.
+    Source: ``decoration.DECORATION_PARAMETERS``."""
     if wanted in available:
         return wanted
-    if wanted.percent_played is None:
-        return None
-    steps = [d for d in available if d.percent_played is not None
-             and replace(d, percent_played=wanted.percent_played) == wanted]
-    if not steps:
-        return None
-    return min(steps, key=lambda d: (abs(d.percent_played - wanted.percent_played), d.percent_played))
+    for p in DECORATION_PARAMETERS:
+        value = getattr(wanted, p.field)
+        if p.match != "nearest" or value is None:
+            continue
+        steps = [d for d in available if getattr(d, p.field) is not None
+                 and replace(d, **{p.field: value}) == wanted]
+        if steps:
+            return min(steps, key=lambda d: (abs(getattr(d, p.field) - value), getattr(d, p.field)))
+    return None
 
 
 def nearest_quality(available: list[int], wanted: int) -> int:
