@@ -3,7 +3,7 @@
 Packages by role (docs/design.md has the diagram and the import rules):
 
 - ``model``: value types shared by build and serve: ``imagetypes``, ``formats``, ``sizing``
-  (Jellyfin's output-size rule), ``colors``, ``decoration`` (``Decoration``), ``derivative``
+  (Jellyfin's output-size rule), ``colors``, ``decoration`` (``Decoration`` and the registry of decoration parameters), ``derivative``
   (``Derivative``), ``layout`` (the one place that maps files and URLs to paths under ``output/``).
 - ``catalog``: load and validate ``catalog.yaml`` (``loader``) and its ``settings``; ``scan`` writes
   it from a media folder (``doit scan``).
@@ -14,7 +14,8 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``outputs``: what the build publishes: ``objects`` (DTOs, legacy links, manifest), ``report``,
   ``publish`` (S3).
 - ``hosting``: ``nginx``, the server block answering serve.py's routes from the same tables.
-- ``serve``: the read side: ``request`` (URL → typed request), ``selection``, ``app`` (WSGI).
+- ``serve``: the read side: ``routes`` (the route table), ``request`` (typed requests, their
+  converters and builders), ``selection``, ``app`` (WSGI).
   It imports no ``imaging`` and no ``plan``.
 - ``store``: writing files (``atomic``).
 - ``tasks``: doit glue (task dicts, progress reporter, prune).
