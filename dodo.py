@@ -2,6 +2,7 @@
 
     doit scan library=DIR                  write catalog.yaml from a media folder (catalog=FILE)
     doit                                   build catalog.yaml into output/
+    doit watch [library=DIR]               build, then rebuild on every change (Ctrl-C stops)
     doit catalog=FILE output=DIR           build another catalog into another folder
     doit base_url=https://cdn.example.com  prefix of the ART19 media assets' cdn_url
     doit -n 2                              the same on 2 processes
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from doit import get_var
 
-from pipeline.tasks import BuildReporter, load_plan, objects_task, plan_needed, prune_task, render_tasks, scan_task
+from pipeline.tasks import BuildReporter, load_plan, objects_task, plan_needed, prune_task, render_tasks, scan_task, \
+    watch_task
 
 CATALOG = Path(get_var("catalog", "catalog.yaml")).resolve()
 OUTPUT = Path(get_var("output", "output")).resolve()
@@ -83,3 +85,8 @@ def task_report():
 def task_scan():
     """write the catalog from a media folder (library=DIR, catalog=FILE; see README)"""
     return scan_task(LIBRARY, CATALOG)
+
+
+def task_watch():
+    """build, then rebuild when the catalog or a source changes (library=DIR: re-scan too)"""
+    return watch_task(CATALOG, OUTPUT, LIBRARY)

@@ -18,6 +18,7 @@ Packages by role (docs/design.md has the diagram and the import rules):
   converters and builders), ``selection``, ``app`` (WSGI).
   It imports no ``imaging`` and no ``plan``.
 - ``store``: writing files (``atomic``).
+- ``watch``: ``doit watch``, rebuild on every change of the catalog or a source.
 - ``tasks``: doit glue (task dicts, progress reporter, prune).
 """
 

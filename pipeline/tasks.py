@@ -334,6 +334,28 @@ def scan_task(library: str | None, catalog: Path) -> dict:
             "actions": [action], "uptodate": [False], "verbosity": 2}
 
 
+def watch_task(catalog: Path, output: Path, library: str | None) -> dict:
+    """``doit watch [library=DIR]``: build, then rebuild on every change (``pipeline.watch``);
+    runs until Ctrl-C or SIGTERM, which also stop a build in progress."""
+    def action():
+        import signal
+        import threading
+        from pipeline.watch import watch
+        stop = threading.Event()
+
+        def terminate(signum, frame):
+            stop.set()
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, terminate)
+        try:
+            watch(catalog, output, library, stop=stop)
+        except KeyboardInterrupt:
+            pass
+        print("watch: stopped", flush=True)
+    return {"doc": "build, then rebuild when the catalog or a source changes (library=DIR: re-scan too)",
+            "actions": [action], "uptodate": [False], "verbosity": 2}
+
+
 def selected_tasks_or_all(tasks: dict, selected: list | None) -> list[str]:
     """Names of the tasks a run will consider: the selected ones with their subtasks, or all."""
     if not selected or "render" in selected or "objects" in selected:
