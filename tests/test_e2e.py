@@ -171,9 +171,9 @@ def test_episode_inherited_fields_and_objects(site):
     dto = json.loads(body)
     show = item(output, "show")
     assert dto["BackdropImageTags"] == []
-    assert dto["ParentBackdropItemId"] == "show"
+    assert dto["ParentBackdropItemId"] == show["Id"]      # the published GUID (issue 9)
     assert dto["ParentBackdropImageTags"] == show["BackdropImageTags"]
-    assert dto["ParentLogoItemId"] == "show"
+    assert dto["ParentLogoItemId"] == show["Id"]
     assert dto["SeriesPrimaryImageTag"] == show["ImageTags"]["Primary"]
     # the parent's backdrop is served from the parent's URL, with its inherited tag
     tag = dto["ParentBackdropImageTags"][1]
@@ -183,3 +183,27 @@ def test_episode_inherited_fields_and_objects(site):
     assert [(i["ImageType"], i["ImageIndex"]) for i in infos] == [("Primary", None), ("Chapter", 0)]
     assert infos[0]["Width"] == 1680 and infos[0]["BlurHash"]
     assert json.loads(http.request("/users/ALICE")[2])["PrimaryImageTag"]
+
+
+def test_published_ids_are_guids_and_every_spelling_routes(site):
+    """Issue 9: Id, ParentId, user Id … are 32 lowercase hex digits; routes take them without or
+    with dashes, in any case, and the catalog id as an alias."""
+    http, output = site
+    ep = json.loads(http.request("/Items/ep1")[2])
+    guid = ep["Id"]
+    assert len(guid) == 32 and set(guid) <= set("0123456789abcdef")
+    dashed = f"{guid[:8]}-{guid[8:12]}-{guid[12:16]}-{guid[16:20]}-{guid[20:]}"
+    tag = ep["ImageTags"]["Primary"]
+    for spelling in (guid, guid.upper(), dashed, dashed.upper(), "ep1", "EP1"):
+        assert json.loads(http.request(f"/Items/{spelling}")[2]) == ep, spelling
+        status, headers, _ = http.request(f"/Items/{spelling}/Images/Primary?tag={tag}&maxWidth=320")
+        assert status == 200 and headers["Cache-Control"].endswith("immutable"), spelling
+    season = json.loads(http.request(f"/Items/{ep['ParentId']}")[2])
+    assert season["Name"] == "Season 1" and ep["SeasonId"] == season["Id"] and ep["SeriesId"] == season["SeriesId"]
+    alice = json.loads(http.request("/Users/alice")[2])
+    assert len(alice["Id"]) == 32 and alice["Id"] != guid
+    user_item = json.loads(http.request(f"/Users/{alice['Id'].upper()}/Items/{dashed}")[2])
+    assert user_item["UserData"]["ItemId"] == user_item["UserData"]["Key"] == guid
+    assert http.request(f"/UserImage?userId={alice['Id']}")[0] == 200
+    assert http.request("/Items/0123456789abcdef0123456789abcdef")[0] == 404
+    assert http.request(f"/Users/{guid}")[0] == 404           # an item's GUID names no user

@@ -201,6 +201,17 @@ def corpus(output: Path) -> list[tuple[str, str, dict]]:
         get(f"/users/{user_id.upper()}")
         get(f"/Users/{user_id}/Items/show")
         get(f"/Users/{user_id}/Items/nope")
+    # published GUIDs (issue 9): 32 hex or dashed, any case
+    for kind, by_guid in manifest["ids"].items():
+        for guid, owner_id in by_guid.items():
+            dashed = f"{guid[:8]}-{guid[8:12]}-{guid[12:16]}-{guid[16:20]}-{guid[20:]}"
+            get(f"/{kind}/{guid}")
+            get(f"/{kind.lower()}/{dashed.upper()}")
+            for image_type, tags in owners[kind][owner_id].items():
+                get(f"/{kind}/{dashed}/Images/{image_type}?tag={tags[0]}&maxWidth=300")
+                get(f"/{kind.upper()}/{guid.upper()}/images/{image_type.lower()}/0")
+    get("/Items/0123456789abcdef0123456789abcdef")
+    get("/Items/01234567-89ab-cdef-0123-456789abcdef/Images/Primary")
     # every image slot: base, sizes at, between and beyond the precomputed ones, formats, qualities
     for kind, by_id in owners.items():
         for owner_id, slots in by_id.items():

@@ -11,6 +11,7 @@ from pipeline.outputs.dto import image_infos, item_dto, user_dto
 from pipeline.outputs.renders import TagFacts
 from pipeline.plan.assemble import apply_render_results
 from pipeline.imaging.render import render_source
+from pipeline.model.ids import SERVER_ID
 from pipeline.plan.planner import make_plan
 from pipeline.plan.probe import probe_all
 
@@ -40,6 +41,11 @@ def tag(owner, image_type, index=0, kind="Items"):
     return value
 
 
+def g(owner_id, kind="Items"):
+    """The published GUID of a catalog id."""
+    return getattr(PLAN.library, kind.lower())[owner_id].guid
+
+
 def bh(name):
     return f"BH:{name}"
 
@@ -64,10 +70,11 @@ def nulls(value) -> list:
 def test_series_dto():
     dto = item_dto(PLAN, item("s"))
     assert dto == {
-        "Id": "s", "Name": "S", "Type": "Series",
+        "Id": g("s"), "Name": "S", "Type": "Series", "ServerId": SERVER_ID, "IsFolder": True, "ChildCount": 1,
         "ImageTags": {"Primary": tag("s", "Primary"), "Banner": tag("s", "Banner"), "Logo": tag("s", "Logo"),
                       "Thumb": tag("s", "Thumb")},
         "BackdropImageTags": [tag("s", "Backdrop", 0), tag("s", "Backdrop", 1)],   # the failed one left out
+        "ScreenshotImageTags": [],
         "ImageBlurHashes": {
             "Primary": {tag("s", "Primary"): bh("s-p.jpg")},
             "Backdrop": {tag("s", "Backdrop", 0): bh("s-bd0.jpg"), tag("s", "Backdrop", 1): bh("s-bd1.jpg")},
@@ -77,8 +84,8 @@ def test_series_dto():
         },
         "PrimaryImageAspectRatio": 1000 / 1500,
     }
-    assert list(dto) == ["Id", "Name", "Type", "ImageTags", "BackdropImageTags", "ImageBlurHashes",
-                         "PrimaryImageAspectRatio"]
+    assert list(dto) == ["Id", "Name", "Type", "ServerId", "IsFolder", "ChildCount", "ImageTags",
+                         "BackdropImageTags", "ScreenshotImageTags", "ImageBlurHashes", "PrimaryImageAspectRatio"]
     assert list(dto["ImageTags"]) == ["Primary", "Banner", "Logo", "Thumb"]            # enum order
     assert list(dto["ImageBlurHashes"]) == ["Primary", "Backdrop", "Banner", "Logo", "Thumb"]
 
@@ -86,9 +93,10 @@ def test_series_dto():
 def test_season_dto():
     dto = item_dto(PLAN, item("s1"))
     assert dto == {
-        "Id": "s1", "Name": "S1", "Type": "Season", "ParentId": "s",
+        "Id": g("s1"), "Name": "S1", "Type": "Season", "ServerId": SERVER_ID, "IsFolder": True, "ParentId": g("s"),
+        "ChildCount": 1, "SeriesName": "S", "SeriesId": g("s"),
         "ImageTags": {"Primary": tag("s1", "Primary")},
-        "BackdropImageTags": [],
+        "BackdropImageTags": [], "ScreenshotImageTags": [],
         "ImageBlurHashes": {
             "Primary": {tag("s1", "Primary"): bh("s1-p.jpg"), tag("s", "Primary"): bh("s-p.jpg")},
             "Logo": {tag("s", "Logo"): bh("s-logo.png")},
@@ -96,13 +104,14 @@ def test_season_dto():
             "Backdrop": {tag("s", "Backdrop", 0): bh("s-bd0.jpg"), tag("s", "Backdrop", 1): bh("s-bd1.jpg")},
         },
         "PrimaryImageAspectRatio": 680 / 1000,
-        "ParentLogoItemId": "s", "ParentLogoImageTag": tag("s", "Logo"),
-        "ParentThumbItemId": "s", "ParentThumbImageTag": tag("s", "Thumb"),
-        "ParentBackdropItemId": "s", "ParentBackdropImageTags": [tag("s", "Backdrop", 0), tag("s", "Backdrop", 1)],
+        "ParentLogoItemId": g("s"), "ParentLogoImageTag": tag("s", "Logo"),
+        "ParentThumbItemId": g("s"), "ParentThumbImageTag": tag("s", "Thumb"),
+        "ParentBackdropItemId": g("s"), "ParentBackdropImageTags": [tag("s", "Backdrop", 0), tag("s", "Backdrop", 1)],
         "SeriesPrimaryImageTag": tag("s", "Primary"),
         "SeriesThumbImageTag": tag("s", "Thumb"),
     }
-    assert list(dto) == ["Id", "Name", "Type", "ParentId", "ImageTags", "BackdropImageTags", "ImageBlurHashes",
+    assert list(dto) == ["Id", "Name", "Type", "ServerId", "IsFolder", "ParentId", "ChildCount", "SeriesName",
+                         "SeriesId", "ImageTags", "BackdropImageTags", "ScreenshotImageTags", "ImageBlurHashes",
                          "PrimaryImageAspectRatio", "ParentLogoItemId", "ParentLogoImageTag", "ParentThumbItemId",
                          "ParentThumbImageTag", "ParentBackdropItemId", "ParentBackdropImageTags",
                          "SeriesPrimaryImageTag", "SeriesThumbImageTag"]
@@ -112,7 +121,8 @@ def test_episode_dto_with_screenshots_and_chapters():
     dto = item_dto(PLAN, item("e1"))
     chapters = [tag("e1", "Chapter", i) for i in range(3)]
     assert dto == {
-        "Id": "e1", "Name": "E1", "Type": "Episode", "ParentId": "s1",
+        "Id": g("e1"), "Name": "E1", "Type": "Episode", "ServerId": SERVER_ID, "IsFolder": False, "ParentId": g("s1"),
+        "SeriesName": "S", "SeriesId": g("s"), "SeasonId": g("s1"), "SeasonName": "S1",
         "ImageTags": {},
         "BackdropImageTags": [],
         "ScreenshotImageTags": [tag("e1", "Screenshot", 0), tag("e1", "Screenshot", 1)],
@@ -126,24 +136,26 @@ def test_episode_dto_with_screenshots_and_chapters():
             "Backdrop": {tag("s", "Backdrop", 0): bh("s-bd0.jpg"), tag("s", "Backdrop", 1): bh("s-bd1.jpg")},
             "Primary": {tag("s", "Primary"): bh("s-p.jpg"), tag("s1", "Primary"): bh("s1-p.jpg")},
         },
-        "ParentLogoItemId": "s", "ParentLogoImageTag": tag("s", "Logo"),
-        "ParentThumbItemId": "s", "ParentThumbImageTag": tag("s", "Thumb"),
-        "ParentBackdropItemId": "s", "ParentBackdropImageTags": [tag("s", "Backdrop", 0), tag("s", "Backdrop", 1)],
+        "ParentLogoItemId": g("s"), "ParentLogoImageTag": tag("s", "Logo"),
+        "ParentThumbItemId": g("s"), "ParentThumbImageTag": tag("s", "Thumb"),
+        "ParentBackdropItemId": g("s"), "ParentBackdropImageTags": [tag("s", "Backdrop", 0), tag("s", "Backdrop", 1)],
         "SeriesPrimaryImageTag": tag("s", "Primary"),
         "SeriesThumbImageTag": tag("s", "Thumb"),
-        "ParentPrimaryImageItemId": "s1", "ParentPrimaryImageTag": tag("s1", "Primary"),
+        "ParentPrimaryImageItemId": g("s1"), "ParentPrimaryImageTag": tag("s1", "Primary"),
     }
-    assert list(dto)[:9] == ["Id", "Name", "Type", "ParentId", "ImageTags", "BackdropImageTags",
-                             "ScreenshotImageTags", "Chapters", "ImageBlurHashes"]
+    assert list(dto)[:15] == ["Id", "Name", "Type", "ServerId", "IsFolder", "ParentId", "SeriesName", "SeriesId",
+                              "SeasonId", "SeasonName", "ImageTags", "BackdropImageTags", "ScreenshotImageTags",
+                              "Chapters", "ImageBlurHashes"]
     assert "PrimaryImageAspectRatio" not in dto   # no own primary
     assert list(dto["Chapters"][0]) == ["Name", "ImageTag"]
 
 
 def test_item_without_images_has_only_the_always_present_fields():
     dto = item_dto(PLAN, item("m"))
-    assert dto == {"Id": "m", "Name": "M", "Type": "Movie", "ImageTags": {}, "BackdropImageTags": [],
-                   "ImageBlurHashes": {}}
-    assert list(dto) == ["Id", "Name", "Type", "ImageTags", "BackdropImageTags", "ImageBlurHashes"]
+    assert dto == {"Id": g("m"), "Name": "M", "Type": "Movie", "ServerId": SERVER_ID, "IsFolder": False,
+                   "ImageTags": {}, "BackdropImageTags": [], "ScreenshotImageTags": [], "ImageBlurHashes": {}}
+    assert list(dto) == ["Id", "Name", "Type", "ServerId", "IsFolder", "ImageTags", "BackdropImageTags",
+                         "ScreenshotImageTags", "ImageBlurHashes"]
 
 
 @pytest.mark.parametrize("owner_id", list(LIBRARY))
@@ -211,14 +223,15 @@ def test_image_infos_of_a_user():
 
 def test_user_with_a_primary_image():
     dto = user_dto(PLAN, PLAN.library.users["u1"])
-    assert dto == {"Id": "u1", "Name": "U1", "PrimaryImageTag": tag("u1", "Primary", kind="Users"),
-                   "PrimaryImageAspectRatio": 1.5}
-    assert list(dto) == ["Id", "Name", "PrimaryImageTag", "PrimaryImageAspectRatio"]
+    assert dto == {"Id": g("u1", "Users"), "Name": "U1", "ServerId": SERVER_ID,
+                   "PrimaryImageTag": tag("u1", "Primary", kind="Users"), "PrimaryImageAspectRatio": 1.5}
+    assert list(dto) == ["Id", "Name", "ServerId", "PrimaryImageTag", "PrimaryImageAspectRatio"]
 
 
 @pytest.mark.parametrize("user_id", ["u2", "u3"], ids=["no-image", "failed-image"])
 def test_user_without_a_usable_primary_image(user_id):
-    assert user_dto(PLAN, PLAN.library.users[user_id]) == {"Id": user_id, "Name": user_id.title()}
+    assert user_dto(PLAN, PLAN.library.users[user_id]) == {"Id": g(user_id, "Users"), "Name": user_id.title(),
+                                                           "ServerId": SERVER_ID}
 
 
 def test_user_and_item_with_the_same_id_are_separate():
@@ -255,7 +268,8 @@ def test_objects_from_a_real_catalog_use_upright_sizes(tmp_path):
         ("Primary", 20, 40, "media/poster.jpg"), ("Backdrop", 64, 36, "media/bd.jpg")]
     assert infos[0]["Size"] == (tmp_path / "media" / "poster.jpg").stat().st_size
     assert infos[0]["BlurHash"][0] == "T"   # 3×4 components: portrait once upright
-    assert user_dto(plan, library.users["me"]) == {"Id": "me", "Name": "Me",
+    assert user_dto(plan, library.users["me"]) == {"Id": library.users["me"].guid, "Name": "Me",
+                                                   "ServerId": SERVER_ID,
                                                    "PrimaryImageTag": plan.tag_of("Users", "me", "Primary"),
                                                    "PrimaryImageAspectRatio": 3.0}
 

@@ -10,6 +10,9 @@ items:
     type: Series                # Series, Season, Episode, Movie, MusicAlbum, Audio, BoxSet, Folder, …
     parent: null                # id of the parent item
     path: Shows/Some Series     # optional: the media it was scanned from (doit scan owns it)
+    guid: 6f9619ff8b86d011b42d00c04fc964ff   # optional published Id (else derived, pipeline.model.ids)
+    index_number: 1             # optional IndexNumber (episode or season number, track number)
+    parent_index_number: 1      # optional ParentIndexNumber (an episode's season number)
     images:                     # ImageType -> path, or a list of paths for Backdrop/Screenshot/Chapter
       Primary: media/series/poster.jpg
       Backdrop: [media/series/bd0.jpg, media/series/bd1.jpg]
@@ -42,6 +45,7 @@ from PIL import Image
 from pipeline.art19.crop import CropData, validate
 from pipeline.imaging.decode import upright_size
 from pipeline.errors import CatalogError, CatalogErrors
+from pipeline.model.ids import canonical_guid, derived_guid
 from pipeline.model.imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
 from pipeline.art19.jsonapi import BUCKET_TYPES, canonical_uuid
 from pipeline.catalog.settings import Settings, SettingsError, parse_settings
@@ -57,8 +61,8 @@ ITEM_TYPES = (
     "TvChannel", "Video",
 )
 
-_ITEM_KEYS = ("id", "name", "type", "parent", "images", "path")
-_USER_KEYS = ("id", "name", "images")
+_ITEM_KEYS = ("id", "name", "type", "parent", "images", "path", "guid", "index_number", "parent_index_number")
+_USER_KEYS = ("id", "name", "images", "guid")
 _TOP_KEYS = ("settings", "items", "users", "user_data", "podcast_images")
 _PODCAST_KEYS = ("id", "bucket", "source", "crop", "created_at", "updated_at")
 #: Bucket types that name an entity of the catalog (the others are ART19 accounts we do not model).
@@ -81,7 +85,12 @@ class ImageSlot:
 
 @dataclass
 class Owner:
-    """An item or a user: ``kind`` is ``"Items"`` or ``"Users"`` (the URL collection)."""
+    """An item or a user: ``kind`` is ``"Items"`` or ``"Users"`` (the URL collection).
+
+    ``id`` is the catalog id (output folders, an alias in URLs); ``guid`` the published ``Id``
+    (32 lowercase hex digits: the catalog's ``guid``, else ``ids.derived_guid``);
+    ``index_number``/``parent_index_number``: the catalog's ``IndexNumber``/``ParentIndexNumber``.
+    """
 
     kind: str
     id: str
@@ -91,6 +100,13 @@ class Owner:
     images: dict[str, list[ImageSlot]] = field(default_factory=dict)
     position: int = 0          # index in the catalog's list (for error locations)
     path: str | None = None    # the media file or folder it was scanned from (``doit scan``)
+    guid: str = ""
+    index_number: int | None = None
+    parent_index_number: int | None = None
+
+    def __post_init__(self):
+        if not self.guid:
+            self.guid = derived_guid(self.kind, self.id)
 
     def slots(self) -> list[ImageSlot]:
         """Every image slot, in ImageType order then index."""
@@ -349,6 +365,7 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
     kind = "Items" if section == "items" else "Users"
     allowed = _ITEM_KEYS if section == "items" else _USER_KEYS
     owners: dict[str, Owner] = {}
+    guids: dict[str, str] = {}     # guid → catalog id
     if not isinstance(entries, list):
         check.fail((section,), "must be a list")
         return owners
@@ -381,8 +398,29 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
             media_path = None
         owner = Owner(kind, owner_id, str(entry.get("name") or owner_id), str(item_type), parent, position=i,
                       path=media_path)
+        if entry.get("guid") is not None:
+            guid = canonical_guid(str(check.raw(where + ("guid",), entry["guid"])))
+            if guid is None:
+                check.fail(where + ("guid",), f"guid must be a GUID (32 hex digits, dashes allowed), "
+                                              f"got {entry['guid']!r}")
+            elif guid in guids:
+                check.fail(where + ("guid",), f"guid {guid} is also the guid of {guids[guid]!r}")
+            else:
+                owner.guid = guid
+        guids.setdefault(owner.guid, owner_id)
+        for key in ("index_number", "parent_index_number"):
+            value = entry.get(key)
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    check.fail(where + (key,), f"must be an integer ≥ 0, got {value!r}")
+                else:
+                    setattr(owner, key, value)
         owner.images = _images(check, entry.get("images"), where + ("images",), root)
         owners[owner_id] = owner
+    for owner_id, owner in owners.items():     # a derived guid taken by another entry's own guid
+        if guids.get(owner.guid) != owner_id:
+            check.fail((section, owner.position, "guid"), f"guid {owner.guid} is also the guid of "
+                                                          f"{guids[owner.guid]!r}")
     return owners
 
 

@@ -52,6 +52,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pipeline.model import layout
 from pipeline.store.atomic import atomic_write_bytes
 from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
+from pipeline.model.ids import dashed
 from pipeline.model.imagetypes import IMAGE_TYPES, parse_image_type
 from pipeline.model.decoration import DECORATION_PARAMETERS, DecorationParameter
 from pipeline.serve.request import ID_CHARS
@@ -601,6 +602,8 @@ def build_tables(output: str | Path, seed: int = 0) -> HostingTables:
             for image_type, tags in types.items():
                 for n, tag in enumerate(tags):
                     slots[f"{kind}/{owner_id}/{image_type}/{n}"] = images[tag].key
+        for guid, owner_id in index.guids.get(kind, {}).items():   # GUID aliases, any case
+            lower[guid] = lower[dashed(guid)] = owner_id
         owners[kind] = lower
     for owner_id in index.owners.get("Items", {}):
         objects[f"Items/{owner_id}"] = layout.object_file("Items", owner_id)

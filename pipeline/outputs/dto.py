@@ -4,6 +4,8 @@ image fields (PascalCase, nulls omitted), ``ImageInfo`` lists, user objects with
 from ``plan.inheritance``. ``outputs.objects`` writes them."""
 
 from pipeline.catalog.loader import Owner
+from pipeline.model.ids import SERVER_ID
+from pipeline.outputs.fields import item_fields, published_ids
 from pipeline.model.imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
 from pipeline.plan.inheritance import inherited_fields
 from pipeline.plan.planner import BuildPlan, SourcePlan
@@ -14,21 +16,19 @@ def _aspect_ratio(source: SourcePlan) -> float:
 
 
 def item_dto(plan: BuildPlan, item: Owner) -> dict:
-    """The image fields of a ``BaseItemDto`` for ``item`` (api-reference §2).
+    """The image fields of a ``BaseItemDto`` for ``item`` (api-reference §2), with the identity
+    and hierarchy fields clients read (``fields.item_fields``: GUID ids, ``SeriesId`` …).
 
-    ``ImageTags`` holds single-image types; ``BackdropImageTags`` (always present) and
-    ``ScreenshotImageTags`` the multi ones; chapter images are ``Chapters[].ImageTag``.
+    ``ImageTags`` holds single-image types; ``BackdropImageTags`` and ``ScreenshotImageTags``
+    (both always present) the multi ones; chapter images are ``Chapters[].ImageTag``.
     ``ImageBlurHashes`` covers own and inherited images; ``PrimaryImageAspectRatio`` is the
     upright primary width / height.
     """
-    dto: dict = {"Id": item.id, "Name": item.name, "Type": item.type}
-    if item.parent:
-        dto["ParentId"] = item.parent
+    dto: dict = {"Id": item.guid, "Name": item.name, "Type": item.type} | item_fields(plan.library, item)
     tags = {t: plan.tags_of("Items", item.id, t) for t in IMAGE_TYPES}
     dto["ImageTags"] = {t: v[0] for t, v in tags.items() if v and t not in MULTI_IMAGE_TYPES}
     dto["BackdropImageTags"] = tags["Backdrop"]
-    if tags["Screenshot"]:
-        dto["ScreenshotImageTags"] = tags["Screenshot"]
+    dto["ScreenshotImageTags"] = tags["Screenshot"]
     if tags["Chapter"]:
         dto["Chapters"] = [{"Name": f"Chapter {i + 1}", "ImageTag": tag}
                            for i, tag in enumerate(tags["Chapter"])]
@@ -45,7 +45,7 @@ def item_dto(plan: BuildPlan, item: Owner) -> dict:
     dto["ImageBlurHashes"] = blurhashes
     if tags["Primary"]:
         dto["PrimaryImageAspectRatio"] = _aspect_ratio(plan.sources[tags["Primary"][0]])
-    dto.update(inherited)
+    dto.update(published_ids(plan.library, inherited))
     return dto
 
 
@@ -81,9 +81,9 @@ def image_infos(plan: BuildPlan, owner: Owner) -> list[dict]:
 
 
 def user_dto(plan: BuildPlan, user: Owner) -> dict:
-    """The image fields of a ``UserDto``: ``Id``, ``Name``, ``PrimaryImageTag`` and
-    ``PrimaryImageAspectRatio`` when the user has a primary image."""
-    dto: dict = {"Id": user.id, "Name": user.name}
+    """The image fields of a ``UserDto``: ``Id`` (GUID), ``Name``, ``ServerId``,
+    ``PrimaryImageTag`` and ``PrimaryImageAspectRatio`` when the user has a primary image."""
+    dto: dict = {"Id": user.guid, "Name": user.name, "ServerId": SERVER_ID}
     tag = plan.tag_of("Users", user.id, "Primary")
     if tag:
         dto["PrimaryImageTag"] = tag
@@ -102,5 +102,5 @@ def user_item_dto(plan: BuildPlan, user: Owner, item: Owner) -> dict:
         user_data["PlayedPercentage"] = data["playedPercentage"]
     if "unplayedItemCount" in data:
         user_data["UnplayedItemCount"] = data["unplayedItemCount"]
-    dto["UserData"] = {**user_data, "Key": item.id, "ItemId": item.id}
+    dto["UserData"] = {**user_data, "Key": item.guid, "ItemId": item.guid}
     return dto

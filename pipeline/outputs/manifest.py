@@ -15,11 +15,13 @@ Shape (``version`` 1; keys in this order, compact JSON)::
                                        "original", "keeps_aspect", "bytes",
                                        "decoration"?: {field: value}}]}},
      "owners": {"Items": {id: {ImageType: [tag, …]}}, "Users": {…}},
+     "ids": {"Items": {guid: id}, "Users": {…}},
      "podcast": {"images": {id: ART19 image resource}, "media_assets": {id: {"resource", "file"}},
                  "feeds": {"Series/{id}": feed file}},
      "failed": [{"source": catalog path, "error": reason}]}
 
-Widths and heights are upright pixels, ``bytes`` the file's size. ``read`` checks the version and
+Widths and heights are upright pixels, ``bytes`` the file's size. ``ids`` maps each owner's
+published GUID (32 lowercase hex, ``pipeline.model.ids``) to its catalog id (absent: none). ``read`` checks the version and
 every field it uses, and raises ``ManifestError`` naming the file and the field.
 """
 
@@ -109,13 +111,14 @@ class FailedSource:
 class Manifest:
     """A build's index (see the module doc): ``images`` by tag, ``owners`` (kind → id →
     ImageType → tags by index), ``negotiate_format`` (serve picks AVIF/WebP by ``Accept``),
-    ``podcast`` documents and ``failed`` sources."""
+    ``podcast`` documents, ``failed`` sources and ``ids`` (kind → published GUID → id)."""
 
     images: dict[str, ImageEntry]
     owners: dict[str, dict[str, dict[str, list[str]]]]
     negotiate_format: bool = False
     podcast: Podcast = field(default_factory=Podcast)
     failed: tuple[FailedSource, ...] = ()
+    ids: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def published_files(self) -> set[str]:
         """Every file (path under the output folder) this build publishes: derivatives, the
@@ -158,7 +161,7 @@ class Manifest:
                                     for i, a in self.podcast.media_assets.items()},
                    "feeds": self.podcast.feeds}
         return {"version": MANIFEST_VERSION, "negotiate_format": self.negotiate_format,
-                "images": images, "owners": self.owners, "podcast": podcast,
+                "images": images, "owners": self.owners, "ids": self.ids, "podcast": podcast,
                 "failed": [{"source": f.source, "error": f.error} for f in self.failed]}
 
 
@@ -267,7 +270,20 @@ def _parse(value) -> Manifest:
         where = f"failed[{i}]"
         _check(entry, dict, where)
         failed.append(FailedSource(_field(entry, "source", str, where), _field(entry, "error", str, where)))
-    return Manifest(images, owners, negotiate, podcast, tuple(failed))
+    ids = _ids(_field(value, "ids", dict, "", default={}), owners)
+    return Manifest(images, owners, negotiate, podcast, tuple(failed), ids)
+
+
+def _ids(ids: dict, owners: dict) -> dict:
+    for kind, by_guid in ids.items():
+        if kind not in OWNER_KINDS:
+            raise _Bad(f"ids.{kind}", f"not an owner kind ({', '.join(OWNER_KINDS)})")
+        for guid, owner_id in _check(by_guid, dict, f"ids.{kind}").items():
+            if len(guid) != 32 or set(guid) - set("0123456789abcdef"):
+                raise _Bad(f"ids.{kind}.{guid}", "not a GUID of 32 lowercase hex digits")
+            if _check(owner_id, str, f"ids.{kind}.{guid}") not in owners[kind]:
+                raise _Bad(f"ids.{kind}.{guid}", f"{owner_id!r} is not in owners.{kind}")
+    return ids
 
 
 def _image(tag: str, image, where: str) -> ImageEntry:

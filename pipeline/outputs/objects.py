@@ -40,7 +40,8 @@ def manifest(plan: BuildPlan, podcast: dict, facts: TagFacts) -> Manifest:
     """The ``Manifest`` of ``plan``: every image (by tag) with its source facts and derivatives
     (``bytes`` from ``facts``, the current render's files; a derivative whose file is missing is
     left out), the tags of every owner's slots, the ``podcast`` documents
-    (``art19.documents.podcast_documents``) and the failed sources."""
+    (``art19.documents.podcast_documents``), the failed sources and every owner's published
+    GUID (``ids``)."""
     images = {}
     for tag, source in plan.sources.items():
         sizes = facts.for_source(source)["bytes"]
@@ -54,8 +55,10 @@ def manifest(plan: BuildPlan, podcast: dict, facts: TagFacts) -> Manifest:
     documents = Podcast(podcast["images"],
                         {i: MediaAsset(a["resource"], a["file"]) for i, a in podcast["media_assets"].items()},
                         podcast["feeds"])
+    ids = {"Items": {i.guid: i.id for i in plan.library.items.values()},
+           "Users": {u.guid: u.id for u in plan.library.users.values()}}
     return Manifest(images, owners, plan.library.settings.negotiate_format, documents,
-                    tuple(FailedSource(s, e) for s, e in sorted(plan.failed.items())))
+                    tuple(FailedSource(s, e) for s, e in sorted(plan.failed.items())), ids)
 
 
 def write_objects(plan: BuildPlan, output: str | Path) -> dict:

@@ -97,6 +97,7 @@ def report_context(output: str | Path) -> dict:
     data = manifest.read(output)
     images = data.images
     owners = []
+    catalog_id = data.ids.get("Items", {}).get      # published GUID → catalog id
     for kind in OWNER_KINDS:
         for owner_id, slots in data.owners[kind].items():
             obj_path = output / layout.object_file(kind, owner_id)
@@ -110,12 +111,12 @@ def report_context(output: str | Path) -> dict:
                 value = obj.get(field)
                 for index, tag in enumerate(value if isinstance(value, list) else [value] if value else []):
                     if tag in images:
-                        parent = obj.get(parent_field) if parent_field else _owner_of(data, tag)
+                        parent = catalog_id(obj.get(parent_field)) if parent_field else _owner_of(data, tag)
                         inherited.append({"field": field, "parent": parent, "image_type": image_type,
                                           "image": _image_view(images[tag], image_type, index)})
             owners.append({"kind": kind, "id": owner_id, "name": obj.get("Name", owner_id),
                            "type": obj.get("Type", "User" if kind == "Users" else ""),
-                           "parent": obj.get("ParentId"), "object": layout.object_file(kind, owner_id),
+                           "parent": catalog_id(obj.get("ParentId")), "object": layout.object_file(kind, owner_id),
                            "images": own, "inherited": inherited})
     totals = {
         "n_items": len(data.owners["Items"]),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipeline.model import layout
 from pipeline.model.formats import FORMATS
+from pipeline.model.ids import canonical_guid
 from pipeline.outputs import manifest as manifest_file
 from pipeline.outputs.manifest import ImageEntry
 from pipeline.serve.request import NotFound
@@ -39,11 +40,16 @@ class Index:
         self.store = {d.file: FORMATS[d.format].mime for image in self.images.values() for d in image.derivatives}
         self.store.update({a.file: a.resource["attributes"]["content_type"] for a in assets.values()})
         self.lower_ids = {kind: {i.lower(): i for i in ids} for kind, ids in self.owners.items()}
+        self.guids: dict[str, dict[str, str]] = data.ids     # kind → published GUID → catalog id
 
     def owner(self, kind: str, owner_id: str) -> tuple[str, dict[str, list[str]]]:
-        """(canonical id, {ImageType: [tag…]}); ids match exactly, else case-insensitively.
-        Raises ``NotFound``."""
+        """(catalog id, {ImageType: [tag…]}) of an owner named by its published GUID
+        (``ids.canonical_guid``: 32 hex digits or dashed, any case) or by its catalog id
+        (exactly, else case-insensitively). Raises ``NotFound``."""
         owners = self.owners.get(kind, {})
+        guid = canonical_guid(owner_id)
+        if guid is not None and guid in self.guids.get(kind, {}):
+            owner_id = self.guids[kind][guid]
         if owner_id not in owners:
             owner_id = self.lower_ids.get(kind, {}).get(owner_id.lower(), owner_id)
         if owner_id not in owners:
