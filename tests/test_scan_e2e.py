@@ -87,7 +87,8 @@ def test_objects_carry_types_parents_and_inherited_images(site):
     status, _, body = http.request(f"/Items/{item_id(EPISODE)}")
     assert status == 200
     episode = json.loads(body)
-    assert episode["Type"] == "Episode" and episode.get("ParentLogoItemId") == item_id(SERIES)
+    series = json.loads(http.request(f"/Items/{item_id(SERIES)}")[2])     # ids are published GUIDs (issue 9)
+    assert episode["Type"] == "Episode" and episode.get("ParentLogoItemId") == series["Id"]
     status, _, body = http.request(f"/Items/{item_id('library/Music/Wings/Flight (2001)/01 - Take Off.flac')}")
     assert status == 200 and json.loads(body)["Type"] == "Audio"
 
