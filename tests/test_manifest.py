@@ -2,6 +2,7 @@
 after a re-render (issue 13 item 5)."""
 
 import json
+import re
 import os
 
 import pytest
@@ -33,7 +34,7 @@ def sample() -> Manifest:
     podcast = Podcast({"i1": {"type": "images", "id": "i1", "attributes": {"bucket_type": "Series"}}},
                       {"m1": MediaAsset(asset, "store/m1.jpg")}, {"Series/s": "feeds/Series/s.xml"})
     return Manifest({TAG: image}, {"Items": {"it": {"Primary": [TAG]}}, "Users": {"u": {}}}, True, podcast,
-                    (FailedSource("media/bad.jpg", "not an image"),))
+                    (FailedSource("media/bad.jpg", "not an image"),), {"Items": {"b" * 32: "it"}, "Users": {}})
 
 
 def write_json(output, value):
@@ -49,7 +50,7 @@ def test_round_trip(tmp_path):
     assert back == m
     assert back.images[TAG].derivatives == tuple(f.derivative for f in m.images[TAG].files)
     data = json.loads((tmp_path / layout.MANIFEST).read_text())
-    assert list(data) == ["version", "negotiate_format", "images", "owners", "podcast", "failed"]
+    assert list(data) == ["version", "negotiate_format", "images", "owners", "podcast", "failed", "ids"]
     assert data["version"] == manifest.MANIFEST_VERSION
     assert data["images"][TAG]["derivatives"][1]["decoration"] == {"percent_played": 50,
                                                                    "background_color": [1, 2, 3, 255]}
@@ -183,3 +184,17 @@ def test_manifest_sizes_after_deleting_and_re_rendering_a_tag(tmp_path):
     write_objects(plan, output)
     assert len(manifest.read(output).images[source.tag].files) == len(source.derivatives)
     assert sizes_match(output) > 4
+
+
+@pytest.mark.parametrize("ids, field", [
+    ({"Things": {}}, "ids.Things"),
+    ({"Items": {"B" * 32: "it"}}, "ids.Items." + "B" * 32),
+    ({"Items": {"b" * 32: "nope"}}, "ids.Items." + "b" * 32),
+])
+def test_bad_ids_name_the_field(tmp_path, ids, field):
+    """Issue 9: ``ids`` maps published GUIDs to catalog ids of ``owners``."""
+    value = sample().to_json()
+    value["ids"] = ids
+    write_json(tmp_path, value)
+    with pytest.raises(manifest.ManifestError, match=re.escape(field)):
+        manifest.read(tmp_path)

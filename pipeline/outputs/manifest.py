@@ -15,10 +15,10 @@ Shape (``version`` 1; keys in this order, compact JSON)::
                                        "original", "keeps_aspect", "bytes",
                                        "decoration"?: {field: value}}]}},
      "owners": {"Items": {id: {ImageType: [tag, …]}}, "Users": {…}},
-     "ids": {"Items": {guid: id}, "Users": {…}},
      "podcast": {"images": {id: ART19 image resource}, "media_assets": {id: {"resource", "file"}},
                  "feeds": {"Series/{id}": feed file}},
-     "failed": [{"source": catalog path, "error": reason}]}
+     "failed": [{"source": catalog path, "error": reason}],
+     "ids": {"Items": {guid: id}, "Users": {…}}}
 
 Widths and heights are upright pixels, ``bytes`` the file's size. ``ids`` maps each owner's
 published GUID (32 lowercase hex, ``pipeline.model.ids``) to its catalog id (absent: none). ``read`` checks the version and
@@ -161,8 +161,8 @@ class Manifest:
                                     for i, a in self.podcast.media_assets.items()},
                    "feeds": self.podcast.feeds}
         return {"version": MANIFEST_VERSION, "negotiate_format": self.negotiate_format,
-                "images": images, "owners": self.owners, "ids": self.ids, "podcast": podcast,
-                "failed": [{"source": f.source, "error": f.error} for f in self.failed]}
+                "images": images, "owners": self.owners, "podcast": podcast,
+                "failed": [{"source": f.source, "error": f.error} for f in self.failed], "ids": self.ids}
 
 
 def dumps(value) -> bytes:
