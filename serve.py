@@ -4,15 +4,25 @@
 
 The routing, selection and caching logic lives in pipeline.serve.app (a WSGI app); this entry point
 runs it on Granian (a Rust HTTP server) with one worker process per core.
+
+Slow and idle clients cannot starve it (README "Serve", limits): HTTP/1.1 only, so a connection
+that completes no request header within ``--header-timeout`` seconds (silent, partial-header or
+idle keep-alive) is closed; each worker holds up to ``--connections / workers`` connections
+(Granian's backpressure; more wait in the kernel's backlog); and the app hands Granian each
+body whole (``App.file_response``), so a client that never reads holds a connection, not one of
+the ``--threads`` Python threads.
 """
 
 import argparse
+import math
 import os
+import resource
 import sys
 from pathlib import Path
 
 from granian import Granian
-from granian.constants import Interfaces
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
 
 from pipeline.serve.app import App, load_credentials
 
@@ -30,6 +40,12 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2,
                         help="Python threads per worker (default: 2; answers are CPU-bound and "
                              "files are small, so more threads mostly add contention)")
+    parser.add_argument("--connections", type=int, default=4096,
+                        help="open connections held at once, over all workers (default: 4096); "
+                             "more wait in the listen backlog. Capped by the open-files limit")
+    parser.add_argument("--header-timeout", type=float, default=5.0,
+                        help="seconds a connection may take to send a complete request header, "
+                             "and may stay idle between requests (default: 5)")
     parser.add_argument("--strict-decorations", action="store_true",
                         help="answer 404 for a decoration (percentPlayed, blur, …) that was not "
                              "precomputed, instead of the plain image with an X-Image-Not-Applied header")
@@ -49,10 +65,25 @@ def main(argv=None) -> int:
     os.environ["PIPELINE_ART19_CREDENTIALS"] = str(Path(args.art19_credentials).resolve()) if args.art19_credentials else ""
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     print(f"serving {os.environ['PIPELINE_OUTPUT']} on http://{args.host}:{args.port}/", flush=True)
+    per_worker = connections_per_worker(args.connections, args.workers)
     Granian("pipeline.serve.app:app_from_environment", factory=True, interface=Interfaces.WSGI,
             address=args.host, port=args.port, workers=args.workers, working_dir=ROOT,
-            blocking_threads=args.threads, backpressure=args.threads * 16, log_access=False).serve()
+            blocking_threads=args.threads, backpressure=per_worker, log_access=False,
+            http=HTTPModes.http1,   # "auto" waits for the first bytes before any timeout runs
+            http1_settings=HTTP1Settings(header_read_timeout=max(1, round(args.header_timeout * 1000)))).serve()
     return 0
+
+
+def connections_per_worker(wanted: int, workers: int) -> int:
+    """Connections each worker may hold so that all of them hold ``wanted``: raises this
+    process's open-files soft limit (the workers inherit it) towards its hard limit when needed,
+    and caps the share to leave 256 descriptors per worker for files, pipes and the listener."""
+    share = max(1, math.ceil(wanted / workers))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < share + 256:
+        soft = share + 256 if hard == resource.RLIM_INFINITY else min(share + 256, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return share if soft == resource.RLIM_INFINITY else max(1, min(share, soft - 256))
 
 
 if __name__ == "__main__":

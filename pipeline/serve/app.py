@@ -39,6 +39,9 @@ from pipeline.serve.selection import FormatNotAvailable, select
 CACHE_SIZE = 50_000   # resolved answers kept per index (cleared when full)
 ANSWER_BYTES = 64_000_000       # bytes of whole answers kept per worker (App._keep_answer)
 ANSWER_FILE_BYTES = 2_000_000   # larger files are always streamed from disk
+#: Bodies up to this many bytes are read whole and handed to the server as one buffer (see
+#: ``App.file_response``); larger files are streamed in 8 KiB chunks through a Python thread.
+WHOLE_BODY_LIMIT = 64 * 1024 * 1024
 
 
 class IndexHolder:
@@ -293,23 +296,36 @@ class App:
         return None
 
     def file_response(self, request: Request, resolved: "Resolved") -> Response:
-        """Stream a resolved file with conditional and range handling (Werkzeug); 404 when the
-        file vanished (a pruned tag)."""
+        """Answer a resolved file with conditional and range handling (Werkzeug); 404 when the
+        file vanished (a pruned tag).
+
+        The body (or the range's bytes) of a file up to ``WHOLE_BODY_LIMIT`` is read once and
+        handed to the server as one buffer: a client that stops reading then holds only its
+        connection and those bytes, never one of the few Python threads (issue 13)."""
         try:
             f = open(resolved.path, "rb")
         except OSError:
             return _text(404, "no such file")
-        st = os.fstat(f.fileno())
-        response = Response(wrap_file(request.environ, f), mimetype=resolved.mime, direct_passthrough=True)
-        response.content_length = st.st_size
-        response.last_modified = int(st.st_mtime)
-        headers = response.headers
-        headers["Cache-Control"] = resolved.cache_control
-        headers["Accept-Ranges"] = "bytes"
-        for name, value in resolved.headers.items():
-            headers[name] = value
-        response.set_etag(resolved.etag or f"{st.st_size:x}-{st.st_mtime_ns:x}")
-        return response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
+        with f:
+            st = os.fstat(f.fileno())
+            whole = st.st_size <= WHOLE_BODY_LIMIT
+            body = [] if whole else wrap_file(request.environ, open(resolved.path, "rb"))
+            response = Response(body, mimetype=resolved.mime, direct_passthrough=True)
+            response.content_length = st.st_size
+            response.last_modified = int(st.st_mtime)
+            headers = response.headers
+            headers["Cache-Control"] = resolved.cache_control
+            headers["Accept-Ranges"] = "bytes"
+            for name, value in resolved.headers.items():
+                headers[name] = value
+            response.set_etag(resolved.etag or f"{st.st_size:x}-{st.st_mtime_ns:x}")
+            response = response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
+            if whole and request.method != "HEAD" and response.status_code in (200, 206):
+                start, stop = (response.content_range.start, response.content_range.stop) \
+                    if response.status_code == 206 else (0, st.st_size)
+                f.seek(start)
+                response.response = [f.read(stop - start)]
+        return response
 
 
 @dataclass(frozen=True)
