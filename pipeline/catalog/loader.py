@@ -51,6 +51,7 @@ from pipeline.art19.jsonapi import BUCKET_TYPES, canonical_uuid
 from pipeline.catalog.settings import Settings, SettingsError, parse_settings
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+INT32_MAX = 2**31 - 1   # Jellyfin's Int32 fields (UserData.UnplayedItemCount, ImageInfo Width/Height)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser: ~10x faster
 
 #: Item types the catalog accepts (Jellyfin's ``BaseItemKind`` values a library uses).
@@ -148,32 +149,181 @@ class Library:
         return [*self.items.values(), *self.users.values()]
 
 
+#: Bounds on what a catalog may make the loader do (issue 13): nodes added by expanding aliases
+#: (a billion-laughs document stays ~1 KB until expanded), nesting depth, digits of an integer.
+MAX_ALIAS_NODES = 100_000
+MAX_DEPTH = 1_000
+MAX_INTEGER_CHARS = 40
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+class _HostileYaml(Exception):
+    """A document the loader refuses to expand: ``line`` (1-based or None) and ``message``."""
+
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def _parse(catalog_path: Path):
+    """Read and parse a catalog: (root node, Python data). Every failure, however hostile the
+    bytes (not UTF-8, deep nesting, long integers, bad timestamps…), is a ``CatalogErrors``
+    with the line."""
+    def fail(line, message):
+        return CatalogErrors([CatalogError(catalog_path, line, "", message)])
+    try:
+        raw = catalog_path.read_bytes()
+    except OSError as exc:
+        raise fail(None, f"cannot read catalog: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(raw.count(b"\n", 0, exc.start) + 1, f"not UTF-8 text: byte {raw[exc.start]:#04x} "
+                   f"at offset {exc.start}") from None
+    try:
+        _check_depth(text)
+        node = yaml.compose(text, Loader=_LOADER)   # parsed once (libyaml when available) …
+    except yaml.YAMLError as exc:
+        raise fail(*_syntax_error(exc, text)) from None
+    except _HostileYaml as exc:
+        raise fail(exc.line, exc.message) from None
+    if node is None:
+        return None, None
+    try:
+        _check_nodes(node)
+        return node, _LOADER(text).construct_document(node)   # … built once
+    except _HostileYaml as exc:
+        raise fail(exc.line, exc.message) from None
+    except yaml.YAMLError as exc:
+        raise fail(*_syntax_error(exc, text)) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:   # e.g. a timestamp 2020-13-45
+        line, value = _failing_scalar(text, node)
+        raise fail(line, f"cannot read value {value!r}: {exc}") from None
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """(line, one-line message) of a PyYAML error."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return line, f"YAML syntax error: character {exc.character!r} is not allowed in YAML"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        what = "; ".join(str(x) for x in (exc.context, exc.problem) if x)
+        return (mark.line + 1 if mark else None), f"YAML syntax error: {what}"
+    return None, f"YAML syntax error: {' '.join(str(exc).split())}"
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` before libyaml's composer, which recurses in C
+    and crashes the process on ~50,000 levels. A cheap bound first (flow brackets, plus twice
+    the longest line for block nesting); the exact depth from the event stream only when the
+    bound is high."""
+    depth = top = 0
+    for ch in re.findall(r"[][{}]", text):
+        depth = depth + 1 if ch in "[{" else max(0, depth - 1)
+        top = max(top, depth)
+    if top + 2 * max(map(len, text.splitlines()), default=0) + 2 <= MAX_DEPTH:
+        return
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _HostileYaml(event.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_nodes(root) -> None:
+    """Walk the node graph once (iteratively): refuse an alias that contains itself, aliases
+    that expand to more than ``MAX_ALIAS_NODES`` nodes, and integers longer than
+    ``MAX_INTEGER_CHARS`` characters. Raises ``_HostileYaml``."""
+    sizes: dict[int, int] = {}            # expanded size of each finished node
+    on_path: set[int] = set()
+    expanded = 0                          # nodes added by aliases so far
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            continue
+        if key in sizes:                  # met again: an alias
+            expanded += sizes[key]
+            if expanded > MAX_ALIAS_NODES:
+                raise _HostileYaml(node.start_mark.line + 1, f"aliases of this node expand the document by "
+                                   f"more than {MAX_ALIAS_NODES} nodes")
+            continue
+        if key in on_path:
+            raise _HostileYaml(node.start_mark.line + 1, "an alias refers to a node that contains it")
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _INT_TAG and len(node.value) > MAX_INTEGER_CHARS:
+                raise _HostileYaml(node.start_mark.line + 1, f"integer of {len(node.value)} characters "
+                                   f"(at most {MAX_INTEGER_CHARS})")
+            sizes[key] = 1
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node))
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _failing_scalar(text: str, root) -> tuple[int | None, str]:
+    """(line, value) of the first scalar that cannot be constructed on its own."""
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                _LOADER("").construct_object(node)
+            except Exception:
+                return node.start_mark.line + 1, node.value
+        stack.extend(reversed(_children(node)))
+    return None, ""
+
+
 class _Located:
-    """Line numbers of every node of a YAML document, by key path (1-based lines)."""
+    """Line numbers of every node of a YAML document, by key path (1-based lines). The document
+    has passed ``_check_nodes``: no recursive alias, bounded expansion."""
 
     def __init__(self, root_node):
         self.lines: dict[tuple, int] = {}
         self.raw: dict[tuple, str] = {}   # scalars as written (no YAML 1.1 typing: 0123 stays 0123)
         self.duplicates: list[tuple[tuple, int]] = []
         if root_node is not None:
-            self._walk(root_node, ())
+            self._walk(root_node)
 
-    def _walk(self, node, path):
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            seen = set()
-            for key_node, value_node in node.value:
-                key = key_node.value
-                if key in seen:
-                    self.duplicates.append((path + (key,), key_node.start_mark.line + 1))
-                seen.add(key)
-                self._walk(value_node, path + (key,))
-                self.lines[path + (key,)] = key_node.start_mark.line + 1  # errors name the key's line
-        elif isinstance(node, yaml.ScalarNode):
-            self.raw[path] = node.value
-        elif isinstance(node, yaml.SequenceNode):
-            for i, child in enumerate(node.value):
-                self._walk(child, path + (i,))
+    def _walk(self, root):
+        stack = [(root, ())]
+        while stack:
+            node, path = stack.pop()
+            self.lines.setdefault(path, node.start_mark.line + 1)
+            if isinstance(node, yaml.MappingNode):
+                seen, children = set(), []
+                for key_node, value_node in node.value:
+                    key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+                    if key in seen:
+                        self.duplicates.append((path + (key,), key_node.start_mark.line + 1))
+                    seen.add(key)
+                    self.lines[path + (key,)] = key_node.start_mark.line + 1  # errors name the key's line
+                    children.append((value_node, path + (key,)))
+                stack.extend(reversed(children))
+            elif isinstance(node, yaml.ScalarNode):
+                self.raw[path] = node.value
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(reversed([(child, path + (i,)) for i, child in enumerate(node.value)]))
 
     def line(self, path: tuple) -> int | None:
         """Line of ``path`` or of its nearest ancestor that has one."""
@@ -212,17 +362,7 @@ def load_catalog(catalog_path: str | Path) -> Library:
     leaves the catalog's folder, bad settings. Does not open any image.
     """
     catalog_path = Path(catalog_path).resolve()
-    try:
-        text = catalog_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogErrors([CatalogError(catalog_path, None, "", f"cannot read catalog: {exc.strerror}")])
-    try:
-        node = yaml.compose(text, Loader=_LOADER)   # parsed once (libyaml when available) …
-        data = _LOADER(text).construct_document(node) if node is not None else None  # … built once
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise CatalogErrors([CatalogError(catalog_path, line, "", f"YAML syntax error: {exc}")])
+    node, data = _parse(catalog_path)
     located = _Located(node)
     check = _Checker(catalog_path, located)
     for path, line in located.duplicates:
@@ -352,8 +492,9 @@ def _user_data(check: _Checker, entries: Any, items: dict, users: dict) -> dict:
                 record["playedPercentage"] = float(pct)
         count = entry.get("unplayedItemCount")
         if count is not None:
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                check.fail(where + ("unplayedItemCount",), f"must be an integer ≥ 0, got {count!r}")
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= INT32_MAX:
+                check.fail(where + ("unplayedItemCount",), f"must be an integer 0–{INT32_MAX} "
+                           f"(Jellyfin's Int32), got {count!r}")
             else:
                 record["unplayedItemCount"] = count
         out[(user, item)] = record
@@ -366,6 +507,7 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
     allowed = _ITEM_KEYS if section == "items" else _USER_KEYS
     owners: dict[str, Owner] = {}
     guids: dict[str, str] = {}     # guid → catalog id
+    folded: dict[str, str] = {}     # lowercased id -> id
     if not isinstance(entries, list):
         check.fail((section,), "must be a list")
         return owners
@@ -386,6 +528,12 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
         if owner_id in owners:
             check.fail(where + ("id",), f"duplicate id {owner_id!r}")
             continue
+        same = folded.get(owner_id.lower())
+        if same is not None:   # they would share a folder on a case-insensitive disk, and a URL
+            check.fail(where + ("id",), f"id {owner_id!r} differs from {same!r} ({section}[{owners[same].position}]) "
+                       f"only in case")
+            continue
+        folded[owner_id.lower()] = owner_id
         item_type = entry.get("type", "User" if kind == "Users" else None)
         if kind == "Items" and item_type not in ITEM_TYPES:
             check.fail(where + ("type",), f"unknown item type {item_type!r} (known: {', '.join(ITEM_TYPES)})")
@@ -411,8 +559,8 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
         for key in ("index_number", "parent_index_number"):
             value = entry.get(key)
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    check.fail(where + (key,), f"must be an integer ≥ 0, got {value!r}")
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT32_MAX:
+                    check.fail(where + (key,), f"must be an integer 0–{INT32_MAX} (Jellyfin's Int32), got {value!r}")
                 else:
                     setattr(owner, key, value)
         owner.images = _images(check, entry.get("images"), where + ("images",), root)

@@ -287,6 +287,8 @@ def _number_list(value, path, what, integer: bool) -> list:
         for name, v in (("from", low), ("to", high), ("step", step)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or (name == "step" and v <= 0):
                 raise SettingsError(path + (name,), f"{what} {name} must be a positive number, got {v!r}")
+        if (high - low) / step + 1 > MAX_DECORATIONS_PER_VARIANT:   # bounded before it is expanded
+            raise SettingsError(path, f"{what} range has more than {MAX_DECORATIONS_PER_VARIANT} values")
         values, n = [], 0
         while low + n * step <= high + 1e-9:
             values.append(round(low + n * step, 6))
