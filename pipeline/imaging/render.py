@@ -188,7 +188,8 @@ def _render(source: SourcePlan, data: bytes) -> tuple[list[tuple[str, bytes]], s
                     if not d.decoration.is_empty():
                         rgba = rgba or (image if image.mode == "RGBA" else image.convert("RGBA"))
                         pixels = decorate(rgba, d.decoration)
-                    pending.append((d.file, pool.submit(encode, pixels, d.format, d.quality,
+                    # its own Image object: Image.save keeps its options on the object
+                    pending.append((d.file, pool.submit(encode, pixels.copy(), d.format, d.quality,
                                                         source.profile.background_color)))
             files += [(relpath, payload.result()) for relpath, payload in pending]
     except (OSError, ValueError) as exc:
