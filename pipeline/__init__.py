@@ -4,21 +4,28 @@ Packages by role (docs/design.md has the diagram and the import rules):
 
 - ``model``: value types shared by build and serve: ``imagetypes``, ``formats``, ``sizing``
   (Jellyfin's output-size rule), ``colors``, ``decoration`` (``Decoration`` and the registry of decoration parameters), ``derivative``
-  (``Derivative``), ``layout`` (the one place that maps files and URLs to paths under ``output/``).
+  (``Derivative``), ``layout`` (the one place that maps files and URLs to paths under ``output/``),
+  ``http`` (Cache-Control and media-type values serve.py, nginx and the bucket share).
 - ``catalog``: load and validate ``catalog.yaml`` (``loader``) and its ``settings``; ``scan`` writes
   it from a media folder (``doit scan``).
 - ``plan``: pure planning: ``probe`` (source facts, cached), ``planner`` (derivatives per source,
-  tags, the ``BuildPlan``), ``inheritance`` (parent images).
+  tags, the ``BuildPlan``), ``inheritance`` (parent images), ``assemble`` (the one way a plan is
+  put together, before rendering and again with the render records).
 - ``imaging``: pixels (Pillow): ``decode``, ``render``, ``overlays`` (drawing only), ``metadata``.
-- ``art19``: ART19 podcast images: ``crop``, ``podcast`` (plan and render), ``jsonapi``, ``feeds``.
-- ``outputs``: what the build publishes: ``objects`` (DTOs, legacy links, manifest), ``report``,
-  ``publish`` (S3).
+- ``art19``: ART19 podcast images: ``crop``, ``podcast`` (plan and render), ``jsonapi``, ``feeds``,
+  ``documents`` (the published JSON:API resources and feed files).
+- ``outputs``: what the build publishes: ``manifest`` (typed schema; write, read, version check),
+  ``dto`` (BaseItemDto, ImageInfo, user objects), ``links`` (legacy path links), ``renders``
+  (per-tag facts of the current renders), ``objects`` (the step that writes them all, manifest
+  last), ``report``, ``publish`` (S3).
 - ``hosting``: ``nginx``, the server block answering serve.py's routes from the same tables.
 - ``serve``: the read side: ``routes`` (the route table), ``request`` (typed requests, their
-  converters and builders), ``selection``, ``app`` (WSGI).
+  converters and builders), ``selection``, ``index`` (the manifest loaded into lookups; also read
+  by ``hosting``), ``app`` (WSGI).
   It imports no ``imaging`` and no ``plan``.
 - ``store``: writing files (``atomic``).
 - ``watch``: ``doit watch``, rebuild on every change of the catalog or a source.
+- ``templating``: the one Jinja setup (report, feeds, nginx).
 - ``tasks``: doit glue (task dicts, progress reporter, prune).
 """
 

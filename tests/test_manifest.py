@@ -198,3 +198,35 @@ def test_bad_ids_name_the_field(tmp_path, ids, field):
     write_json(tmp_path, value)
     with pytest.raises(manifest.ManifestError, match=re.escape(field)):
         manifest.read(tmp_path)
+
+
+# --- import rules ------------------------------------------------------------------------------------
+
+def loaded_after(module: str) -> set[str]:
+    import subprocess
+    import sys
+    code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_the_read_side_loads_no_pillow_planner_or_imaging():
+    loaded = loaded_after("pipeline.outputs.manifest")
+    assert not {m for m in loaded if m == "PIL" or m.startswith(("PIL.", "pipeline.plan", "pipeline.imaging"))}
+    loaded = loaded_after("pipeline.serve.index")   # (request's colours still load PIL.ImageColor)
+    assert not {m for m in loaded if m.startswith(("pipeline.plan", "pipeline.imaging", "pipeline.serve.app"))}
+
+
+def test_hosting_does_not_import_the_web_app():
+    assert "pipeline.serve.app" not in loaded_after("pipeline.hosting.nginx")
+
+
+def test_manifest_module_imports_only_model_store_atomic_and_stdlib():
+    import ast
+    import sys
+    tree = ast.parse(open(manifest.__file__).read())
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    for name in names:
+        assert (name.startswith("pipeline.model") or name == "pipeline.store.atomic"
+                or name.split(".")[0] in sys.stdlib_module_names or name == "__future__"), name

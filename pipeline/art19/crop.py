@@ -24,6 +24,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Iterable, Mapping
 
+from pipeline.model.sizing import round_half_up
+
 FIELDS = ("left", "top", "width", "height")
 
 #: Every ART19 image style, in the seed's order.
@@ -119,11 +121,6 @@ def validate(crop: CropData, image_width: int, image_height: int) -> None:
         )
 
 
-def _round(value: float) -> int:
-    """Round half up (2.5 → 3), unlike Python's round-half-even."""
-    return math.floor(value + 0.5)
-
-
 def crop_box(crop: CropData | None, width: int, height: int) -> tuple[int, int, int, int]:
     """The square pixel box (left, top, right, bottom) that every cropped style is made from.
 
@@ -139,9 +136,9 @@ def crop_box(crop: CropData | None, width: int, height: int) -> tuple[int, int, 
         left, top = (width - side) // 2, (height - side) // 2
         return left, top, left + side, top + side
     validate(crop, width, height)
-    side = min(_round(crop.width), _round(crop.height))
-    left = min(_round(crop.left), width - side)
-    top = min(_round(crop.top), height - side)
+    side = min(round_half_up(crop.width), round_half_up(crop.height))
+    left = min(round_half_up(crop.left), width - side)
+    top = min(round_half_up(crop.top), height - side)
     return left, top, left + side, top + side
 
 

@@ -17,23 +17,15 @@ The snippet uses the ``podcast:`` and ``itunes:`` prefixes; the feed's root elem
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from pipeline.art19.crop import SQUARE_SIZES, preferred_feed_style
+from pipeline.templating import environment
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 FEED_STYLES = sorted(SQUARE_SIZES, key=SQUARE_SIZES.get)  # thumb … itunes, square-3000
 APPLE_TYPES = ("image/jpeg", "image/png")
 
-_ENV = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,  # escapes & < > " ' in attribute values
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_ENV = environment(Path(__file__).parent / "templates", escape=True)  # & < > " ' in attribute values
 
 
 def render_feed_images(bucket_type: str, bucket_id: str, assets: list[dict], alt: str | None = None) -> str:

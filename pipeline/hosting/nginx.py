@@ -2,7 +2,7 @@
 
 nginx cannot compute anything, so every answer serve.py would give is precomputed here, in
 Python, by calling the functions serve.py calls (``serve.index.Index`` to read the manifest,
-``selection.select`` to choose a file, ``formats.parse_format``, ``imagetypes.parse_image_type``);
+``selection.select`` to choose a file, ``formats.FORMAT_NAMES``, ``imagetypes.TYPE_NAMES``);
 the template only looks answers up. The URL → file rule therefore stays in ``selection``.
 
 How a request is looked up (all tables are nginx ``map`` blocks; exact keys are hashed and
@@ -47,13 +47,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from pipeline.model import layout
 from pipeline.store.atomic import atomic_write_bytes
-from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
+from pipeline.templating import environment
+from pipeline.model.formats import FORMAT_NAMES, FORMATS, ORIGINAL
 from pipeline.model.ids import dashed
-from pipeline.model.imagetypes import IMAGE_TYPES, parse_image_type
+from pipeline.model.imagetypes import TYPE_NAMES
 from pipeline.model.decoration import DECORATION_PARAMETERS, DecorationParameter
 from pipeline.serve.request import ID_CHARS
 from pipeline.serve.routes import ROUTES, Route
@@ -147,8 +146,7 @@ class NginxSegment:
 
 
 def _type_names() -> dict[str, str]:
-    candidates = {t.lower() for t in IMAGE_TYPES} | {"chapterimage"}
-    return {c: parse_image_type(c) for c in sorted(candidates) if parse_image_type(c)}
+    return dict(sorted(TYPE_NAMES.items()))
 
 
 _ID_REGEX = "~^[" + "".join(sorted(ID_CHARS - {"-"})) + "-]+$"   # letters, digits, _ need no escape
@@ -615,12 +613,8 @@ def build_tables(output: str | Path, seed: int = 0) -> HostingTables:
             if (output / rel).is_file():
                 objects[f"Users/{owner_id}/Items/{item_id}"] = rel
     objects = {k: v for k, v in objects.items() if (output / v).is_file()}
-    candidates = {name.lower() for name in FORMATS} | {"jpeg", "jpp", ORIGINAL.lower()}
-    format_names = {c: parse_format(c) for c in sorted(candidates) if parse_format(c)}
-    type_candidates = {t.lower() for t in IMAGE_TYPES} | {"chapterimage"}
-    type_names = {c: parse_image_type(c) for c in sorted(type_candidates) if parse_image_type(c)}
-    return HostingTables(output, images, slots, owners, objects, dict(index.store), format_names,
-                         type_names, collisions)
+    return HostingTables(output, images, slots, owners, objects, dict(index.store),
+                         dict(sorted(FORMAT_NAMES.items())), _type_names(), collisions)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -697,10 +691,7 @@ def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", s
     """The nginx configuration text (``map`` blocks and one ``server`` block) for ``tables``;
     to be included in nginx's ``http`` context. ``listen``: nginx ``listen`` value."""
     from werkzeug.exceptions import MethodNotAllowed, RequestedRangeNotSatisfiable
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["q"] = _q
-    template = env.get_template("nginx.conf.j2")
+    template = environment(TEMPLATES, escape=False, filters={"q": _q}).get_template("nginx.conf.j2")
     method_body = MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_body()
     range_body = RequestedRangeNotSatisfiable().get_body()
     return template.render(

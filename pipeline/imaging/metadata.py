@@ -32,7 +32,8 @@ from io import BytesIO
 
 from PIL import Image, ImageOps, JpegImagePlugin
 
-ORIENTATION_TAG = 0x0112
+from pipeline.imaging.decode import orientation
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG APPn segments kept, by marker and payload prefix; every other APPn and COM is dropped.
 _JPEG_KEEP_APP = {0xE0: b"JFIF\x00", 0xE2: b"ICC_PROFILE\x00", 0xEE: b"Adobe"}
@@ -57,7 +58,7 @@ def strip_metadata(data: bytes) -> bytes:
         return _resave(data)
     stripped = walk(data)  # validates the structure before Pillow sees the data
     image = _open(data, kind)
-    if _orientation(image) == 1:
+    if orientation(image) == 1:
         return stripped
     try:
         upright = _upright_jpeg(image) if kind == "JPEG" else _upright_png(image, data)
@@ -74,14 +75,6 @@ def _open(data: bytes, kind: str | None = None) -> Image.Image:
     if kind and image.format != kind:
         raise ValueError(f"not a valid {kind}: Pillow reads it as {image.format}")
     return image
-
-
-def _orientation(image: Image.Image) -> int:
-    try:
-        value = image.getexif().get(ORIENTATION_TAG, 1)
-    except Exception:  # a broken EXIF block is dropped anyway; treat as upright
-        return 1
-    return value if value in range(1, 9) else 1
 
 
 def _strip_jpeg(data: bytes) -> bytes:

@@ -52,6 +52,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from pipeline.model.sizing import round_half_up
 from pipeline.model.decoration import (DECORATION_PARAMETERS, DEFAULT_FOREGROUND_LAYER, RGBA, Decoration, _finite, _rgba,
                                        foreground_alpha as _foreground_alpha, parse_foreground_layer)
 
@@ -168,7 +169,7 @@ def draw_percent_played(img: Image.Image, percent: float) -> Image.Image:
     width, height = img.size
     if not 0 < percent < 100 or width < 2 or height < 1:
         return out
-    bar_height = max(1, _round_half_up(PROGRESS_HEIGHT * overlay_scale(img.size)))
+    bar_height = max(1, round_half_up(PROGRESS_HEIGHT * overlay_scale(img.size)))
     top, end_x = height - bar_height, width - 1
     _fill_rect(out, (0, top, end_x, height), PROGRESS_BACKGROUND)
     filled = round(end_x * percent / 100)
@@ -281,8 +282,6 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_FILE), size, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _round_half_up(value: float) -> int:
-    return math.floor(value + 0.5)
 
 
 def _require_rgba(img: Image.Image):

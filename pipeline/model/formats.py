@@ -39,7 +39,9 @@ FORMATS: dict[str, ImageFormat] = {
 
 ORIGINAL = "Original"
 
-_ALIASES = {name.lower(): name for name in FORMATS} | {
+#: Every accepted spelling (lowercase) → the API format name (``parse_format``'s table; the
+#: nginx generator emits it as a map).
+FORMAT_NAMES: dict[str, str] = {name.lower(): name for name in FORMATS} | {
     "jpeg": "Jpg", "jpp": "Jpg", "original": ORIGINAL,
 }
 
@@ -53,7 +55,7 @@ def parse_format(text: str) -> str | None:
 
     ``"webp"`` → ``"Webp"``, ``"jpeg"``/``"jpp"`` → ``"Jpg"``, ``"original"`` → ``"Original"``.
     """
-    return _ALIASES.get(text.strip().lower())
+    return FORMAT_NAMES.get(text.strip().lower())
 
 
 def source_format(pillow_format: str | None, has_alpha: bool) -> str:

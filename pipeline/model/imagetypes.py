@@ -12,8 +12,9 @@ IMAGE_TYPES: tuple[str, ...] = (
 #: Types that can hold several images, addressed by index (seed 000 "Index").
 MULTI_IMAGE_TYPES: frozenset[str] = frozenset({"Backdrop", "Screenshot", "Chapter"})
 
-_BY_LOWER = {name.lower(): name for name in IMAGE_TYPES}
-_BY_LOWER["chapterimage"] = "Chapter"
+#: Every accepted spelling (lowercase) → the ``ImageType`` (``parse_image_type``'s table; the
+#: nginx generator emits it as a map).
+TYPE_NAMES: dict[str, str] = {name.lower(): name for name in IMAGE_TYPES} | {"chapterimage": "Chapter"}
 
 
 def parse_image_type(text: str) -> str | None:
@@ -21,7 +22,7 @@ def parse_image_type(text: str) -> str | None:
 
     ``"backdrop"`` → ``"Backdrop"``; ``"ChapterImage"`` → ``"Chapter"``; unknown → None.
     """
-    return _BY_LOWER.get(text.lower())
+    return TYPE_NAMES.get(text.lower())
 
 
 def type_order(image_type: str) -> int:

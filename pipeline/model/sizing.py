@@ -9,6 +9,13 @@ All values are pixels; rounding is half-to-even like C#'s ``Convert.ToInt32`` (P
 import math
 from dataclasses import dataclass, fields
 
+def round_half_up(value: float) -> int:
+    """Round half up to a whole number of pixels (2.5 → 3, -2.5 → -2), unlike Python's
+    half-to-even ``round``. Used where our own rules (overlay bar heights, ART19 crop boxes), not
+    Jellyfin's, decide the rounding."""
+    return math.floor(value + 0.5)
+
+
 SIZE_PARAMETERS = ("width", "height", "maxWidth", "maxHeight", "fillWidth", "fillHeight")
 
 

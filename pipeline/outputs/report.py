@@ -16,13 +16,12 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from pipeline.model import layout
 from pipeline.model.decoration import Decoration
 from pipeline.outputs import manifest
 from pipeline.outputs.manifest import OWNER_KINDS, ImageEntry
 from pipeline.store.atomic import atomic_write_bytes
+from pipeline.templating import environment
 from pipeline.model.imagetypes import IMAGE_TYPES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -141,9 +140,7 @@ def _megabytes(n: int) -> str:
 
 def render_report(output: str | Path) -> str:
     """The report's HTML text for ``output`` (see ``report_context``)."""
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters["size"] = _megabytes
+    env = environment(TEMPLATES, escape=True, filters={"size": _megabytes})
     return env.get_template("report.html.j2").render(**report_context(output))
 
 
