@@ -16,6 +16,9 @@ items:
     images:                     # ImageType -> path, or a list of paths for Backdrop/Screenshot/Chapter
       Primary: media/series/poster.jpg
       Backdrop: [media/series/bd0.jpg, media/series/bd1.jpg]
+    remote_images:              # optional candidates for GET/POST /Items/{id}/RemoteImages…
+      - {provider: TheMovieDb, url: "https://img.example/p.jpg", type: Primary,
+         width: 1000, height: 1500, language: en, rating: 7.5, votes: 12}
 users:
   - id: u1
     name: alice
@@ -62,7 +65,9 @@ ITEM_TYPES = (
     "TvChannel", "Video",
 )
 
-_ITEM_KEYS = ("id", "name", "type", "parent", "images", "path", "guid", "index_number", "parent_index_number")
+_ITEM_KEYS = ("id", "name", "type", "parent", "images", "path", "guid", "index_number", "parent_index_number",
+              "remote_images")
+_REMOTE_KEYS = ("provider", "url", "type", "thumbnail", "width", "height", "language", "rating", "votes")
 _USER_KEYS = ("id", "name", "images", "guid")
 _TOP_KEYS = ("settings", "items", "users", "user_data", "podcast_images")
 _PODCAST_KEYS = ("id", "bucket", "source", "crop", "created_at", "updated_at")
@@ -104,6 +109,7 @@ class Owner:
     guid: str = ""
     index_number: int | None = None
     parent_index_number: int | None = None
+    remote_images: list["RemoteImage"] = field(default_factory=list)
 
     def __post_init__(self):
         if not self.guid:
@@ -112,6 +118,24 @@ class Owner:
     def slots(self) -> list[ImageSlot]:
         """Every image slot, in ImageType order then index."""
         return [s for t in IMAGE_TYPES for s in self.images.get(t, [])]
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """A candidate image an item's ``remote_images:`` lists (Jellyfin's ``RemoteImageInfo``):
+    ``provider`` name, absolute http(s) ``url``, ``image_type``, optional ``thumbnail`` URL,
+    ``width``/``height`` in pixels, ``language`` (ISO 639-1 such as ``en``), community
+    ``rating`` and ``votes``. Only these URLs may be downloaded (no request forgery)."""
+
+    provider: str
+    url: str
+    image_type: str
+    thumbnail: str | None = None
+    width: int | None = None
+    height: int | None = None
+    language: str | None = None
+    rating: float | None = None
+    votes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -564,12 +588,66 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
                 else:
                     setattr(owner, key, value)
         owner.images = _images(check, entry.get("images"), where + ("images",), root)
+        if kind == "Items":
+            owner.remote_images = _remote_images(check, entry.get("remote_images"), where + ("remote_images",))
         owners[owner_id] = owner
     for owner_id, owner in owners.items():     # a derived guid taken by another entry's own guid
         if guids.get(owner.guid) != owner_id:
             check.fail((section, owner.position, "guid"), f"guid {owner.guid} is also the guid of "
                                                           f"{guids[owner.guid]!r}")
     return owners
+
+
+def _url(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"https?://[^\s/]+(/\S*)?", value) is not None
+
+
+def _remote_images(check: _Checker, entries: Any, where: tuple) -> list[RemoteImage]:
+    out: list[RemoteImage] = []
+    if entries is None:
+        return out
+    if not isinstance(entries, list):
+        check.fail(where, "must be a list of {provider, url, type, …}")
+        return out
+    for i, entry in enumerate(entries):
+        path = where + (i,)
+        if not isinstance(entry, dict):
+            check.fail(path, "must be a mapping with provider, url and type")
+            continue
+        bad = [key for key in entry if key not in _REMOTE_KEYS]
+        for key in bad:
+            check.fail(path + (key,), f"unknown key (known: {', '.join(_REMOTE_KEYS)})")
+        provider, url, image_type = entry.get("provider"), entry.get("url"), entry.get("type")
+        if not isinstance(provider, str) or not provider.strip():
+            check.fail(path + ("provider",), f"must be a provider name, got {provider!r}")
+            bad.append("provider")
+        if not _url(url):
+            check.fail(path + ("url",), f"must be an absolute http(s) URL, got {url!r}")
+            bad.append("url")
+        if image_type not in IMAGE_TYPES:
+            check.fail(path + ("type",), f"unknown ImageType {image_type!r} (known: {', '.join(IMAGE_TYPES)})")
+            bad.append("type")
+        if entry.get("thumbnail") is not None and not _url(entry["thumbnail"]):
+            check.fail(path + ("thumbnail",), f"must be an absolute http(s) URL, got {entry['thumbnail']!r}")
+            bad.append("thumbnail")
+        for key in ("width", "height", "votes"):
+            value = entry.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                check.fail(path + (key,), f"must be an integer ≥ 0, got {value!r}")
+                bad.append(key)
+        rating = entry.get("rating")
+        if rating is not None and (isinstance(rating, bool) or not isinstance(rating, (int, float))):
+            check.fail(path + ("rating",), f"must be a number, got {rating!r}")
+            bad.append("rating")
+        language = entry.get("language")
+        if language is not None and not isinstance(language, str):
+            check.fail(path + ("language",), f"must be a language code such as en, got {language!r}")
+            bad.append("language")
+        if not bad:
+            out.append(RemoteImage(provider, url, image_type, entry.get("thumbnail"), entry.get("width"),
+                                   entry.get("height"), language or None,
+                                   float(rating) if rating is not None else None, entry.get("votes")))
+    return out
 
 
 def _images(check: _Checker, images: Any, where: tuple, root: Path) -> dict[str, list[ImageSlot]]:

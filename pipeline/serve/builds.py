@@ -1,0 +1,143 @@
+"""Builds after writes: one at a time, coalesced, across serve.py's worker processes.
+
+A write edits the catalog durably, then calls ``BuildCoordinator.publish()``, which returns
+once a build that includes the edit has finished (read-your-writes: the 204 comes after the
+new objects are published). The protocol, on files in ``output/.cache/``:
+
+1. Under a short lock (``writes-state.lock``) the caller takes a ticket:
+   ``requested += 1`` in ``writes.json``. The edit is already on disk, so any build that starts
+   after this point sees it.
+2. Under the build lock (``writes-build.lock``, held for a whole build) the caller looks at
+   ``built``: when it is ≥ its ticket, another caller's build covered the edit and it returns.
+   Else it waits until ``requested`` stops growing (``settle`` seconds, at most ``max_settle``),
+   notes ``target = requested`` and runs the build (``doit catalog=FILE output=DIR``, then
+   ``doit publish`` when asked). On success ``built = target``; every caller whose ticket is
+   ≤ target is answered by that one build. On failure ``failed = target`` and the error is
+   kept, so the callers it covered get the same error instead of each retrying.
+
+So a burst of twenty uploads causes one or two builds: the first starts with the edits that
+arrived before it, the second takes everything that arrived during the first. Locks are
+``fcntl.flock``: the kernel drops them when a process dies, so a killed serve.py leaves none.
+"""
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = "writes.json"
+
+
+class BuildFailed(RuntimeError):
+    """The build that should publish a write failed; the message has the end of its output."""
+
+
+@contextmanager
+def _flock(path: Path, thread_lock: threading.Lock):
+    with thread_lock:
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class BuildCoordinator:
+    """Runs the builds that publish writes (module doc).
+
+    ``commands``: the argument lists to run for one build, in order (default: ``doit`` on
+    ``catalog`` into ``output``, plus ``doit publish`` when ``publish``); ``timeout`` seconds
+    per command. ``builds`` in ``writes.json`` counts the builds run (for tests and bench)."""
+
+    def __init__(self, catalog: str | Path, output: str | Path, publish: bool = False,
+                 commands: list[list[str]] | None = None, timeout: float = 900,
+                 settle: float = 0.05, max_settle: float = 0.5):
+        self.catalog, self.output = Path(catalog).resolve(), Path(output).resolve()
+        doit = [sys.executable, "-m", "doit", "-f", str(ROOT / "dodo.py"), "-d", str(ROOT)]
+        where = [f"catalog={self.catalog}", f"output={self.output}"]
+        self.commands = commands or [doit + where] + ([doit + ["publish"] + where] if publish else [])
+        self.timeout, self.settle, self.max_settle = timeout, settle, max_settle
+        self.cache = self.output / ".cache"
+        self.cache.mkdir(parents=True, exist_ok=True)
+        self._state_lock, self._build_lock = threading.Lock(), threading.Lock()
+
+    def _read(self) -> dict:
+        try:
+            state = json.loads((self.cache / STATE).read_text())
+        except (OSError, ValueError):
+            state = {}
+        return {"requested": 0, "built": 0, "failed": 0, "error": "", "builds": 0} | state
+
+    def _write(self, state: dict) -> None:
+        path = self.cache / STATE
+        temp = path.with_name(f".{STATE}.tmp-{os.getpid()}-{threading.get_ident()}")
+        temp.write_text(json.dumps(state))
+        os.replace(temp, path)
+
+    @contextmanager
+    def _state(self):
+        with _flock(self.cache / "writes-state.lock", self._state_lock):
+            state = self._read()
+            before = dict(state)
+            yield state
+            if state != before:
+                self._write(state)
+
+    def state(self) -> dict:
+        """``{requested, built, failed, error, builds}`` as last written."""
+        with self._state() as state:
+            return dict(state)
+
+    def publish(self) -> None:
+        """Return once a build that includes every edit made before this call has finished.
+        Raises ``BuildFailed`` when that build failed."""
+        with self._state() as state:
+            state["requested"] += 1
+            ticket = state["requested"]
+        with _flock(self.cache / "writes-build.lock", self._build_lock):
+            current = self.state()
+            if current["built"] >= ticket:
+                return
+            if current["failed"] >= ticket:
+                raise BuildFailed(current["error"])
+            target = self._settled()
+            try:
+                self._run()
+            except BuildFailed as exc:
+                with self._state() as state:
+                    state["failed"], state["error"] = max(state["failed"], target), str(exc)
+                    state["builds"] += 1
+                raise
+            with self._state() as state:
+                state["built"] = max(state["built"], target)
+                state["builds"] += 1
+
+    def _settled(self) -> int:
+        """Wait until no new ticket arrived for ``settle`` seconds (at most ``max_settle``) and
+        return the last ticket: the edits this build will include."""
+        deadline = time.monotonic() + self.max_settle
+        last = self.state()["requested"]
+        while time.monotonic() < deadline:
+            time.sleep(self.settle)
+            now = self.state()["requested"]
+            if now == last:
+                break
+            last = now
+        return last
+
+    def _run(self) -> None:
+        for command in self.commands:
+            try:
+                result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                raise BuildFailed(f"build did not finish within {self.timeout:.0f} s") from None
+            if result.returncode != 0:
+                tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-12:])
+                raise BuildFailed(f"build failed (exit {result.returncode}):\n{tail}")

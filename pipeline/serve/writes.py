@@ -1,0 +1,491 @@
+"""The write half of the image API (seed 002): upload, delete and reorder item images, user
+images, remote images; each write is a durable catalog edit plus a build.
+
+Enabled by ``serve.py --catalog FILE --auth FILE``; without them serve.py is read-only and
+answers these methods with 405. Routes (Jellyfin ``ImageController.cs`` and
+``RemoteImageController.cs``; an ``/emby`` prefix is accepted):
+
+| route | who | answer |
+|---|---|---|
+| ``POST /Items/{id}/Images/{type}[/{index}]`` | admin | 204; 400 content type / not an image of that type / bomb / index; 413 too large; 404 item |
+| ``DELETE /Items/{id}/Images/{type}[/{index}]`` (``?imageIndex=``) | admin | 204; 404 item or image |
+| ``POST /Items/{id}/Images/{type}/{index}/Index?newIndex=N`` | admin | 204 (the two images swap, as Jellyfin's ``SwapImagesAsync``); 400 index out of range |
+| ``POST``/``DELETE /UserImage[?userId=]``, ``/Users/{id}/Images/{type}[/{index}]`` | the user, or admin | 204; 403 another user; 404 user |
+| ``GET /Items/{id}/RemoteImages`` (``type``, ``startIndex``, ``limit``, ``providerName``, ``includeAllLanguages``) | any token | ``RemoteImageResult`` |
+| ``GET /Items/{id}/RemoteImages/Providers`` | any token | ``[ImageProviderInfo]`` |
+| ``POST /Items/{id}/RemoteImages/Download?type=&imageUrl=`` | admin | 204; 404 when the item's ``remote_images`` does not list the URL; 400 slow, failing or not an image; 413 too large |
+
+401 without a valid token (``auth``), 403 for a valid one without the right.
+
+Upload bodies are what Jellyfin reads: the image **base64-encoded** (jellyfin-web and the
+SDKs; whitespace ignored, as .NET's ``FromBase64Transform``), and here also the raw bytes,
+with ``Content-Type: image/jpeg|png|gif|webp`` (parameters such as ``; charset=utf-8``
+ignored). The bytes must decode (Pillow, fully) as that format, with at most
+``Image.MAX_IMAGE_PIXELS`` pixels (``pipeline.imaging.decode``'s 100 MP).
+
+What a write does: check → store the upload content-addressed and fsynced → edit the catalog
+(``pipeline.catalog.edit``: round trip, validated, atomic, locked across processes) → wait for
+the build that includes it (``builds.BuildCoordinator``) → 204. So after a 204 the catalog on
+disk has the change and ``GET /Items/{id}`` shows the new tag. A failed build after a durable
+edit answers 500, saying the edit is saved.
+
+This module imports no Pillow and no ``pipeline.imaging``/``pipeline.catalog`` at module level:
+``Writes`` imports them when writes are enabled.
+"""
+
+import base64
+import binascii
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from werkzeug.wrappers import Request, Response
+
+from pipeline.model.imagetypes import parse_image_type
+from pipeline.serve.auth import Principal, authenticate, load_tokens, request_token
+from pipeline.serve.builds import BuildCoordinator, BuildFailed
+
+#: Accepted upload content types → (file extension, Pillow formats that match).
+CONTENT_TYPES = {
+    "image/jpeg": ("jpg", ("JPEG", "MPO")),
+    "image/jpg": ("jpg", ("JPEG", "MPO")),
+    "image/png": ("png", ("PNG",)),
+    "image/gif": ("gif", ("GIF",)),
+    "image/webp": ("webp", ("WEBP",)),
+}
+_BY_PILLOW = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
+#: Jellyfin's default ``PreferredMetadataLanguage``: the language remote images are filtered by.
+PREFERRED_LANGUAGE = "en"
+_WHITESPACE = re.compile(rb"\s+")
+_INTEGER = re.compile(r"[0-9]+")
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class HttpError(Exception):
+    """An answer other than 2xx: ``status`` and a plain-text ``message``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def decode_body(body: bytes) -> bytes:
+    """The image bytes of an upload body: the body itself when it starts like a JPEG, PNG, GIF
+    or WebP file, else its base64 decoding (whitespace ignored; a ``data:…;base64,`` prefix
+    allowed). Raises ``HttpError(400)`` when it is neither."""
+    if body[:3] == b"\xff\xd8\xff" or body[:8] == b"\x89PNG\r\n\x1a\n" or body[:6] in (b"GIF87a", b"GIF89a") \
+            or (body[:4] == b"RIFF" and body[8:12] == b"WEBP"):
+        return body
+    text = _WHITESPACE.sub(b"", body)
+    if text[:5].lower() == b"data:" and b"," in text:
+        text = text.split(b",", 1)[1]
+    if not text:
+        raise HttpError(400, "the request body is empty: send the image, base64-encoded or raw")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise HttpError(400, "the request body is neither an image nor base64 of one") from None
+
+
+def check_image(data: bytes, formats: tuple[str, ...] | None) -> str:
+    """Decode ``data`` fully with Pillow and return its file extension (jpg, png, gif, webp).
+    ``formats``: the Pillow formats the content type allows (None: any of the four).
+    Raises ``HttpError(400)`` for a body that is not such an image, is truncated or corrupt,
+    or has more pixels than ``Image.MAX_IMAGE_PIXELS`` (a decompression bomb)."""
+    import warnings
+    from io import BytesIO
+    from PIL import Image
+    import pipeline.imaging.decode  # noqa: F401  (sets the project's MAX_IMAGE_PIXELS)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(data)) as image:
+                found = image.format
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise HttpError(400, f"image refused as a decompression bomb: {exc}") from None
+    except Exception as exc:  # Pillow raises many types for hostile input
+        raise HttpError(400, f"not a decodable image: {exc}") from None
+    extension = _BY_PILLOW.get(found or "")
+    if extension is None:
+        raise HttpError(400, f"{found} images are not accepted: send JPEG, PNG, GIF or WebP")
+    if formats is not None and found not in formats:
+        raise HttpError(400, f"the body is a {found} image, not what Content-Type says")
+    return extension
+
+
+def fetch_remote(url: str, timeout: float, limit: int) -> bytes:
+    """GET ``url`` (no redirects, no retries) within ``timeout`` seconds in all and at most
+    ``limit`` bytes. Raises ``HttpError`` 400 (unreachable, slow, not 200) or 413."""
+    import urllib3
+    deadline = time.monotonic() + timeout
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=timeout, read=timeout))
+    try:
+        response = http.request("GET", url, preload_content=False, redirect=False)
+        try:
+            if response.status != 200:
+                raise HttpError(400, f"the remote image answered {response.status}: {url}")
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > limit:
+                raise HttpError(413, f"the remote image is larger than {limit} bytes: {url}")
+            chunks, size = [], 0
+            for chunk in response.stream(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise HttpError(413, f"the remote image is larger than {limit} bytes: {url}")
+                if time.monotonic() > deadline:
+                    raise HttpError(400, f"the remote image did not arrive within {timeout:g} s: {url}")
+                chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise HttpError(400, f"the remote image did not arrive within {timeout:g} s: {url}")
+            return b"".join(chunks)
+        finally:
+            response.release_conn()
+    except urllib3.exceptions.TimeoutError:
+        raise HttpError(400, f"the remote image did not arrive within {timeout:g} s: {url}") from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise HttpError(400, f"cannot fetch the remote image {url}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """An image slot a write names: owner ``kind`` (``Items``/``Users``), catalog ``owner_id``,
+    ``image_type`` and ``index`` (None: not given)."""
+
+    kind: str
+    owner_id: str
+    image_type: str
+    index: int | None
+
+
+class Writes:
+    """The write routes (module doc) for one catalog and output folder.
+
+    ``tokens``: the tokens file (``auth.load_tokens``); ``max_upload``: bytes of one image
+    (413 above); ``remote_timeout``: seconds for a remote image download; ``publish``: run
+    ``doit publish`` after each build; ``builds``: a ``BuildCoordinator`` (default: doit).
+    Raises ``CatalogErrors`` for an invalid catalog and ``ValueError`` for a bad tokens file."""
+
+    def __init__(self, catalog: str | Path, output: str | Path, tokens: str | Path,
+                 max_upload: int = DEFAULT_MAX_UPLOAD, remote_timeout: float = 10.0,
+                 publish: bool = False, builds: BuildCoordinator | None = None):
+        from pipeline.catalog import edit
+        from pipeline.catalog.loader import load_catalog
+        self.edit, self._load_catalog = edit, load_catalog
+        self.editor = edit.CatalogEditor(catalog)
+        self.max_upload, self.remote_timeout = max_upload, remote_timeout
+        self._cache_lock = threading.Lock()
+        self._cached: tuple | None = None
+        library = self.library()
+        self.principals = load_tokens(tokens, set(library.users))
+        self.builds = builds or BuildCoordinator(self.editor.path, output, publish)
+
+    # ----------------------------------------------------------------------------- routing
+
+    def route(self, request: Request) -> Response | None:
+        """The answer to a write or remote-image request, or None for any other request (the
+        read side answers it)."""
+        method = request.method
+        path = request.path
+        if method in ("GET", "HEAD") and "remoteimages" not in path.lower():
+            return None
+        parts = [p for p in path.split("/") if p]
+        if parts and parts[0].lower() == "emby":
+            parts = parts[1:]
+        lower = [p.lower() for p in parts]
+        try:
+            handler = self._match(method, parts, lower)
+            if handler is None:
+                return None
+            query = {k.lower(): v for k, v in reversed(list(request.args.items(multi=True)))}
+            principal = authenticate(self.principals, request_token(request.headers, query))
+            if principal is None:
+                raise HttpError(401, "authentication required: send an access token (Authorization: "
+                                     "MediaBrowser Token=\"…\", X-Emby-Token or api_key)")
+            return handler(request, query, principal)
+        except HttpError as exc:
+            return _text(exc.status, exc.message)
+
+    def _match(self, method: str, parts: list[str], lower: list[str]):
+        n = len(lower)
+        if lower == ["userimage"] and method in ("POST", "DELETE"):
+            return lambda r, q, p: self.user_image(r, p, q.get("userid") or None, "Primary")
+        if n < 3 or lower[0] not in ("items", "users"):
+            return None
+        owner = parts[1]
+        if lower[0] == "users":
+            if lower[2] == "images" and n in (4, 5) and method in ("POST", "DELETE"):
+                return lambda r, q, p: self.user_image(r, p, owner, self._type(parts[3]))
+            return None
+        if lower[2] == "remoteimages":
+            if n == 3 and method in ("GET", "HEAD"):
+                return lambda r, q, p: self.remote_list(owner, q)
+            if n == 4 and lower[3] == "providers" and method in ("GET", "HEAD"):
+                return lambda r, q, p: self.remote_providers(owner)
+            if n == 4 and lower[3] == "download" and method == "POST":
+                return lambda r, q, p: self.remote_download(p, owner, q)
+            return None
+        if lower[2] != "images" or n < 4 or method not in ("POST", "DELETE"):
+            return None
+        if n == 6 and lower[5] == "index" and method == "POST":
+            return lambda r, q, p: self.reorder(p, owner, parts[3], parts[4], q.get("newindex"))
+        if n == 4 and method == "POST":
+            return lambda r, q, p: self.upload(r, p, owner, parts[3], None)
+        if n == 5 and method == "POST":
+            return lambda r, q, p: self.upload(r, p, owner, parts[3], parts[4])
+        if n == 4 and method == "DELETE":
+            return lambda r, q, p: self.delete(p, owner, parts[3], q.get("imageindex"))
+        if n == 5 and method == "DELETE":
+            return lambda r, q, p: self.delete(p, owner, parts[3], parts[4])
+        return None
+
+    # ----------------------------------------------------------------------------- helpers
+
+    def library(self):
+        """The catalog as the build loads it, cached until the file changes."""
+        stat = self.editor.path.stat()
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        with self._cache_lock:
+            if self._cached is None or self._cached[0] != key:
+                self._cached = (key, self._load_catalog(self.editor.path))
+            return self._cached[1]
+
+    def owner_id(self, kind: str, owner_id: str) -> str:
+        """The catalog id an URL id names (exact, else case-insensitive); 404 when none."""
+        library = self.library()
+        owners = library.items if kind == "Items" else library.users
+        if owner_id in owners:
+            return owner_id
+        lowered = {key.lower(): key for key in owners}
+        if owner_id.lower() in lowered:
+            return lowered[owner_id.lower()]
+        raise HttpError(404, f"no such {'item' if kind == 'Items' else 'user'}: {owner_id}")
+
+    @staticmethod
+    def _type(text: str) -> str:
+        image_type = parse_image_type(text)
+        if image_type is None:
+            raise HttpError(404, f"unknown image type {text!r}")
+        return image_type
+
+    @staticmethod
+    def _index(text: str | None, name: str) -> int | None:
+        if text is None or text == "":
+            return None
+        if not _INTEGER.fullmatch(text):
+            raise HttpError(400, f"{name} must be an integer ≥ 0, got {text!r}")
+        return int(text)
+
+    @staticmethod
+    def _require_admin(principal: Principal) -> None:
+        if not principal.admin:
+            raise HttpError(403, "this write requires an administrator's token")
+
+    def _apply(self, change, upload: tuple[bytes, str] | None = None) -> Response:
+        """Edit the catalog, wait for the build that publishes it, answer 204."""
+        try:
+            self.editor.edit(change, upload=upload)
+        except self.edit.EditError as exc:
+            raise HttpError(exc.status, str(exc)) from None
+        try:
+            self.builds.publish()
+        except BuildFailed as exc:
+            raise HttpError(500, f"the change is saved in the catalog, but the build that publishes it "
+                                 f"failed:\n{exc}") from None
+        return Response(status=204)
+
+    def _store(self, target: Target, image: bytes, extension: str) -> Response:
+        edit = self.edit
+
+        def change(doc, relpath):
+            edit.set_image(edit.find_owner(doc, target.kind, target.owner_id), target.image_type,
+                           target.index, relpath)
+        return self._apply(change, upload=(image, extension))
+
+    def _body(self, request: Request) -> bytes:
+        """The request body, refused with 413 past what a base64 ``max_upload`` image takes."""
+        limit = self.max_upload * 4 // 3 + 4096
+        if request.content_length is not None and request.content_length > limit:
+            raise HttpError(413, f"the image is larger than {self.max_upload} bytes")
+        data = request.stream.read(limit + 1)
+        if len(data) > limit:
+            raise HttpError(413, f"the image is larger than {self.max_upload} bytes")
+        return data
+
+    def _upload_bytes(self, request: Request) -> tuple[bytes, str]:
+        mime = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if mime not in CONTENT_TYPES:
+            raise HttpError(400, f"Incorrect ContentType: {mime or 'none'} (send image/jpeg, image/png, "
+                                 f"image/gif or image/webp)")
+        image = decode_body(self._body(request))
+        if len(image) > self.max_upload:
+            raise HttpError(413, f"the image is larger than {self.max_upload} bytes")
+        return image, check_image(image, CONTENT_TYPES[mime][1])
+
+    # ----------------------------------------------------------------------------- handlers
+
+    def upload(self, request: Request, principal: Principal, owner: str, type_text: str,
+               index_text: str | None) -> Response:
+        """``POST /Items/{id}/Images/{type}[/{index}]`` (see ``edit.set_image`` for indexes)."""
+        self._require_admin(principal)
+        target = Target("Items", self.owner_id("Items", owner), self._type(type_text),
+                        self._index(index_text, "imageIndex"))
+        image, extension = self._upload_bytes(request)
+        return self._store(target, image, extension)
+
+    def delete(self, principal: Principal, owner: str, type_text: str, index_text: str | None) -> Response:
+        """``DELETE /Items/{id}/Images/{type}[/{index}]``; the later images of the list move
+        down one index."""
+        self._require_admin(principal)
+        owner_id, image_type = self.owner_id("Items", owner), self._type(type_text)
+        index = self._index(index_text, "imageIndex") or 0
+        edit = self.edit
+        return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Items", owner_id), image_type, index))
+
+    def reorder(self, principal: Principal, owner: str, type_text: str, index_text: str,
+                new_index_text: str | None) -> Response:
+        """``POST /Items/{id}/Images/{type}/{index}/Index?newIndex=N`` (Jellyfin swaps the two)."""
+        self._require_admin(principal)
+        owner_id, image_type = self.owner_id("Items", owner), self._type(type_text)
+        index = self._index(index_text, "imageIndex")
+        new_index = self._index(new_index_text, "newIndex")
+        if new_index is None:
+            raise HttpError(400, "newIndex is required")
+        edit = self.edit
+        return self._apply(lambda doc: edit.swap_images(edit.find_owner(doc, "Items", owner_id),
+                                                        image_type, index, new_index))
+
+    def user_image(self, request: Request, principal: Principal, user: str | None, image_type: str) -> Response:
+        """``POST``/``DELETE /UserImage[?userId=]`` and ``/Users/{id}/Images/{type}[/{index}]``:
+        without a user id, the caller's own; a non-admin may change only their own (403).
+        Deleting an image the user does not have is a 204, as in Jellyfin."""
+        if user is None:
+            user = principal.user
+            if user is None:
+                raise HttpError(400, "userId is required for a token that belongs to no user")
+        user_id = self.owner_id("Users", user)
+        if not principal.admin and principal.user != user_id:
+            raise HttpError(403, "User is not allowed to update the image.")
+        if request.method == "DELETE":
+            if not self.library().users[user_id].images.get(image_type):
+                return Response(status=204)
+            edit = self.edit
+            return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Users", user_id), image_type, 0))
+        image, extension = self._upload_bytes(request)
+        return self._store(Target("Users", user_id, image_type, None), image, extension)
+
+    def remote_list(self, owner: str, query: dict[str, str]) -> Response:
+        """``GET /Items/{id}/RemoteImages``: Jellyfin's ``RemoteImageResult`` ``{Images,
+        TotalRecordCount, Providers}``. Filters as ``ProviderManager.GetImages``: ``type``;
+        ``providerName`` (case-insensitive); unless ``includeAllLanguages=true``, images in the
+        preferred language (``en``, Jellyfin's default), in English or without a language.
+        Each provider's images are ordered preferred language first, then English, then none,
+        then by rating and votes (``OrderByLanguageDescending``); ``startIndex``/``limit``
+        page after counting."""
+        item = self.library().items[self.owner_id("Items", owner)]
+        image_type = query.get("type")
+        if image_type:
+            image_type = parse_image_type(image_type)
+            if image_type is None:
+                raise HttpError(400, f"type: unknown ImageType {query['type']!r}")
+        all_languages = query.get("includealllanguages", "false").lower()
+        if all_languages not in ("true", "false"):
+            raise HttpError(400, f"includeAllLanguages must be true or false, got {query['includealllanguages']!r}")
+        provider = (query.get("providername") or "").lower()
+        start = self._index(query.get("startindex"), "startIndex")
+        limit = self._index(query.get("limit"), "limit")
+        candidates = [r for r in item.remote_images if image_type is None or r.image_type == image_type]
+        providers = _distinct(r.provider for r in candidates)
+        chosen = [r for r in candidates if not provider or r.provider.lower() == provider]
+        if all_languages == "false":
+            chosen = [r for r in chosen if not r.language
+                      or r.language.lower() in (PREFERRED_LANGUAGE, "en")]
+        ordered = []
+        for name in _distinct(r.provider for r in chosen):
+            ordered += sorted((r for r in chosen if r.provider.lower() == name.lower()), key=_language_rank)
+        total = len(ordered)
+        if start:
+            ordered = ordered[start:]
+        if limit is not None:
+            ordered = ordered[:limit]
+        return _json({"Images": [_remote_info(r) for r in ordered], "TotalRecordCount": total,
+                      "Providers": providers})
+
+    def remote_providers(self, owner: str) -> Response:
+        """``GET /Items/{id}/RemoteImages/Providers``: ``[{Name, SupportedImages}]`` of the
+        providers the item's ``remote_images`` names."""
+        item = self.library().items[self.owner_id("Items", owner)]
+        out = []
+        for name in _distinct(r.provider for r in item.remote_images):
+            types = _distinct(r.image_type for r in item.remote_images if r.provider.lower() == name.lower())
+            out.append({"Name": name, "SupportedImages": types})
+        return _json(out)
+
+    def remote_download(self, principal: Principal, owner: str, query: dict[str, str]) -> Response:
+        """``POST /Items/{id}/RemoteImages/Download?type=&imageUrl=``: fetch a URL that the
+        item's own ``remote_images`` lists (any other: 404, nothing fetched), check it like an
+        upload, and save it as the item's ``type`` image (a new one for list types)."""
+        self._require_admin(principal)
+        owner_id = self.owner_id("Items", owner)
+        if not query.get("type"):
+            raise HttpError(400, "type is required")
+        image_type = self._type(query["type"])
+        url = query.get("imageurl")
+        if not url:
+            raise HttpError(400, "imageUrl is required")
+        if url not in {r.url for r in self.library().items[owner_id].remote_images}:
+            raise HttpError(404, f"{owner_id} lists no remote image with that URL")
+        data = fetch_remote(url, self.remote_timeout, self.max_upload)
+        extension = check_image(data, None)
+        return self._store(Target("Items", owner_id, image_type, None), data, extension)
+
+
+def _distinct(values) -> list[str]:
+    seen, out = set(), []
+    for value in values:
+        if value.lower() not in seen:
+            seen.add(value.lower())
+            out.append(value)
+    return out
+
+
+def _language_rank(image) -> tuple:
+    language = (image.language or "").lower()
+    rank = 4 if language == PREFERRED_LANGUAGE else 3 if language == "en" else 2 if not language else 0
+    return (-rank, -round(image.rating or 0, 1), -(image.votes or 0))
+
+
+def _remote_info(image) -> dict:
+    """Jellyfin's ``RemoteImageInfo`` (null fields left out, as Jellyfin's JSON does)."""
+    info = {"ProviderName": image.provider, "Url": image.url, "ThumbnailUrl": image.thumbnail,
+            "Height": image.height, "Width": image.width, "CommunityRating": image.rating,
+            "VoteCount": image.votes, "Language": image.language, "Type": image.image_type,
+            "RatingType": "Score"}
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def _json(document) -> Response:
+    return Response(json.dumps(document, ensure_ascii=False), status=200, mimetype="application/json",
+                    headers={"Cache-Control": "no-cache"})
+
+
+def _text(status: int, message: str) -> Response:
+    return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+def writes_from_environment() -> Writes | None:
+    """The ``Writes`` serve.py's workers run, from ``PIPELINE_CATALOG``, ``PIPELINE_AUTH``,
+    ``PIPELINE_OUTPUT``, ``PIPELINE_MAX_UPLOAD`` (bytes), ``PIPELINE_REMOTE_TIMEOUT``
+    (seconds) and ``PIPELINE_PUBLISH`` ("1"); None when writes are not enabled."""
+    catalog, tokens = os.environ.get("PIPELINE_CATALOG"), os.environ.get("PIPELINE_AUTH")
+    if not catalog or not tokens:
+        return None
+    return Writes(catalog, os.environ["PIPELINE_OUTPUT"], tokens,
+                  max_upload=int(os.environ.get("PIPELINE_MAX_UPLOAD") or DEFAULT_MAX_UPLOAD),
+                  remote_timeout=float(os.environ.get("PIPELINE_REMOTE_TIMEOUT") or 10),
+                  publish=os.environ.get("PIPELINE_PUBLISH") == "1")
