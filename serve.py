@@ -1,6 +1,7 @@
 """Serve a built output folder with the media-server image API's URLs.
 
     python serve.py --output output --host 127.0.0.1 --port 8096
+    python serve.py --output output --catalog catalog.yaml --auth tokens.yaml   # with the write routes
 
 The routing, selection and caching logic lives in pipeline.serve.app (a WSGI app); this entry point
 runs it on Granian (a Rust HTTP server) with one worker process per core.
@@ -52,10 +53,42 @@ def main(argv=None) -> int:
     parser.add_argument("--art19-credentials", metavar="FILE",
                         help="YAML list of {credential, token, buckets} that may read the ART19 "
                              "routes (/images, /media_assets); without it they are open")
+    parser.add_argument("--catalog", metavar="FILE",
+                        help="enable the write routes (upload, delete, reorder, remote images): each "
+                             "write edits this catalog and rebuilds it into --output (needs --auth)")
+    parser.add_argument("--auth", metavar="FILE",
+                        help="YAML list of {token, user, admin} allowed to write (needs --catalog)")
+    parser.add_argument("--max-upload-mb", type=float, default=50,
+                        help="largest image a write accepts, in MB (default: 50; 413 above)")
+    parser.add_argument("--remote-timeout", type=float, default=10,
+                        help="seconds a remote image download may take (default: 10)")
+    parser.add_argument("--publish", action="store_true",
+                        help="after each write's build, run `doit publish` (S3_BUCKET, … as for doit)")
     args = parser.parse_args(argv)
+    if bool(args.catalog) != bool(args.auth):
+        parser.error("--catalog and --auth go together (writes need both)")
+    if args.catalog:
+        os.environ.update(PIPELINE_CATALOG=str(Path(args.catalog).resolve()),
+                          PIPELINE_AUTH=str(Path(args.auth).resolve()),
+                          PIPELINE_MAX_UPLOAD=str(int(args.max_upload_mb * 1024 * 1024)),
+                          PIPELINE_REMOTE_TIMEOUT=str(args.remote_timeout),
+                          PIPELINE_PUBLISH="1" if args.publish else "")
     try:  # fail here, with a clear message, rather than in every worker
         if args.art19_credentials:
             load_credentials(args.art19_credentials)
+        if args.catalog:
+            from pipeline.errors import CatalogErrors
+            from pipeline.serve.builds import BuildFailed
+            from pipeline.serve.writes import Writes
+            try:
+                writes = Writes(args.catalog, args.output, args.auth, publish=args.publish)
+                writes.editor.remove_stale_temporaries()
+                print("building the catalog before serving writes…", flush=True)
+                writes.builds.publish()   # the output matches the catalog (also after a crash)
+            except CatalogErrors as exc:
+                raise ValueError(f"catalog has errors:\n{exc}") from None
+            except BuildFailed as exc:
+                print(f"serve.py: warning: {exc}", file=sys.stderr)
         App(args.output)
     except (FileNotFoundError, ValueError) as exc:
         print(f"serve.py: {exc}", file=sys.stderr)

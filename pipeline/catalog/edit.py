@@ -124,6 +124,7 @@ def yaml_for(text: str) -> YAML:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
+    yaml.brace_single_entry_mapping_in_flow_sequence = True   # keep [{maxWidth: 160}] as written
     try:
         _, sequence, offset = load_yaml_guess_indent(text)
     except YAMLError:

@@ -35,6 +35,7 @@ from pipeline.serve.routes import METHODS, MethodNotAllowed as RouteMethodNotAll
 from pipeline.outputs.manifest import ImageEntry
 from pipeline.serve.index import Index
 from pipeline.serve.selection import FormatNotAvailable, select
+from pipeline.serve.writes import Writes, writes_from_environment
 
 CACHE_SIZE = 50_000   # resolved answers kept per index (cleared when full)
 ANSWER_BYTES = 64_000_000       # bytes of whole answers kept per worker (App._keep_answer)
@@ -92,8 +93,9 @@ class App:
     """
 
     def __init__(self, output: str | Path, reload_interval: float = 0.5, strict_decorations: bool = False,
-                 art19_credentials: list[dict] | None = None):
+                 art19_credentials: list[dict] | None = None, writes: Writes | None = None):
         self.strict_decorations = strict_decorations
+        self.writes = writes    # the write routes (pipeline.serve.writes), or None: read-only
         self.credentials = art19_credentials
         self.output = Path(output).resolve()
         if not (self.output / layout.MANIFEST).is_file():
@@ -159,6 +161,10 @@ class App:
         Image, object and store answers are a pure function of (path, query, ``Accept`` when
         negotiating) for one index, so their resolution is cached until the index changes;
         conditional and range handling runs on every request."""
+        if self.writes is not None:
+            answer = self.writes.route(request)
+            if answer is not None:
+                return answer
         if request.method not in METHODS:
             return MethodNotAllowed(valid_methods=list(METHODS)).get_response(request.environ)
         index = self.indexes.current()
@@ -384,6 +390,9 @@ def app_from_environment() -> App:
     ``PIPELINE_OUTPUT`` (folder), ``PIPELINE_STRICT_DECORATIONS`` ("1" or empty),
     ``PIPELINE_ART19_CREDENTIALS`` (credentials file or empty)."""
     credentials = os.environ.get("PIPELINE_ART19_CREDENTIALS")
+    writes = writes_from_environment()
     return App(os.environ["PIPELINE_OUTPUT"],
+               reload_interval=0 if writes else 0.5,   # writes: a 204 is visible to the next read
                strict_decorations=os.environ.get("PIPELINE_STRICT_DECORATIONS") == "1",
-               art19_credentials=load_credentials(credentials) if credentials else None)
+               art19_credentials=load_credentials(credentials) if credentials else None,
+               writes=writes)

@@ -1,0 +1,54 @@
+"""Unit tests: pipeline.serve.builds (one build at a time, coalesced, errors shared)."""
+
+import sys
+import threading
+
+import pytest
+
+from pipeline.serve.builds import BuildCoordinator, BuildFailed
+
+
+def coordinator(tmp_path, script: str) -> BuildCoordinator:
+    log = tmp_path / "builds.log"
+    command = [sys.executable, "-c", f"import time, sys; {script}; open({str(log)!r}, 'a').write('b\\n')"]
+    return BuildCoordinator(tmp_path / "catalog.yaml", tmp_path / "output", commands=[command])
+
+
+def test_a_burst_of_twenty_causes_at_most_two_builds(tmp_path):
+    builds = coordinator(tmp_path, "time.sleep(0.4)")
+    errors = []
+
+    def write():
+        try:
+            builds.publish()
+        except Exception as exc:   # noqa: BLE001  (reported below)
+            errors.append(exc)
+    threads = [threading.Thread(target=write) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    state = builds.state()
+    assert not errors
+    assert state["requested"] == state["built"] == 20
+    assert 1 <= state["builds"] <= 2
+    assert (tmp_path / "builds.log").read_text().count("b") == state["builds"]
+
+
+def test_a_later_write_gets_its_own_build(tmp_path):
+    builds = coordinator(tmp_path, "pass")
+    builds.publish()
+    builds.publish()
+    assert builds.state()["builds"] == 2
+
+
+def test_a_failed_build_fails_every_write_it_covered_and_the_next_one_retries(tmp_path):
+    flag = tmp_path / "fail"
+    flag.write_text("1")
+    builds = coordinator(tmp_path, f"import os; os.path.exists({str(flag)!r}) and (print('boom'), sys.exit(3))")
+    with pytest.raises(BuildFailed, match="exit 3"):
+        builds.publish()
+    assert builds.state()["failed"] == 1 and builds.state()["built"] == 0
+    flag.unlink()
+    builds.publish()
+    assert builds.state()["built"] == 2
