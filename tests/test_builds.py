@@ -52,3 +52,26 @@ def test_a_failed_build_fails_every_write_it_covered_and_the_next_one_retries(tm
     flag.unlink()
     builds.publish()
     assert builds.state()["built"] == 2
+
+
+def test_an_open_intent_holds_the_build_back_until_its_edit_is_done(tmp_path):
+    builds = coordinator(tmp_path, "pass")
+    builds.max_settle = 30
+    key = builds.begin()
+    closer = threading.Timer(0.5, lambda: (builds.state(), builds.end(key)))
+    second = threading.Thread(target=builds.publish)
+    closer.start()
+    builds.publish()                       # waits for the intent, then builds once
+    second.start()
+    second.join(30)
+    assert builds.state()["intents"] == {}
+    assert builds.state()["builds"] == 2
+
+
+def test_intents_of_dead_processes_are_ignored(tmp_path):
+    builds = coordinator(tmp_path, "pass")
+    with builds._state() as state:
+        state["intents"] = {"999999999-1-1": 0.0, f"{999999998}-1-2": 9e12}
+    builds.max_settle = 30
+    builds.publish()                       # returns at once: neither intent is live
+    assert builds.state()["builds"] == 1

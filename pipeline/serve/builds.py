@@ -4,20 +4,24 @@ A write edits the catalog durably, then calls ``BuildCoordinator.publish()``, wh
 once a build that includes the edit has finished (read-your-writes: the 204 comes after the
 new objects are published). The protocol, on files in ``output/.cache/``:
 
+0. A write that starts checking an upload registers an *intent* (``begin()``; ``end()`` once
+   its edit is on disk or refused), so a build about to start knows more edits are coming.
 1. Under a short lock (``writes-state.lock``) the caller takes a ticket:
    ``requested += 1`` in ``writes.json``. The edit is already on disk, so any build that starts
    after this point sees it.
 2. Under the build lock (``writes-build.lock``, held for a whole build) the caller looks at
    ``built``: when it is ≥ its ticket, another caller's build covered the edit and it returns.
-   Else it waits until ``requested`` stops growing (``settle`` seconds, at most ``max_settle``),
-   notes ``target = requested`` and runs the build (``doit catalog=FILE output=DIR``, then
+   Else it waits while intents are open or ``requested`` still grows (checked every
+   ``settle`` seconds, at most ``max_settle``), notes ``target = requested`` and runs the build (``doit catalog=FILE output=DIR``, then
    ``doit publish`` when asked). On success ``built = target``; every caller whose ticket is
    ≤ target is answered by that one build. On failure ``failed = target`` and the error is
    kept, so the callers it covered get the same error instead of each retrying.
 
 So a burst of twenty uploads causes one or two builds: the first starts with the edits that
-arrived before it, the second takes everything that arrived during the first. Locks are
-``fcntl.flock``: the kernel drops them when a process dies, so a killed serve.py leaves none.
+arrived before it, the second takes everything that arrived during the first. A lone write
+waits for no one. Locks are ``fcntl.flock``: the kernel drops them when a process dies, so a
+killed serve.py leaves none; an intent of a dead process (or older than ``INTENT_TTL``) is
+ignored.
 """
 
 import fcntl
@@ -32,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = "writes.json"
+INTENT_TTL = 120.0   # seconds after which an open intent no longer holds a build back
 
 
 class BuildFailed(RuntimeError):
@@ -58,7 +63,7 @@ class BuildCoordinator:
 
     def __init__(self, catalog: str | Path, output: str | Path, publish: bool = False,
                  commands: list[list[str]] | None = None, timeout: float = 900,
-                 settle: float = 0.05, max_settle: float = 0.5):
+                 settle: float = 0.05, max_settle: float = 5.0):
         self.catalog, self.output = Path(catalog).resolve(), Path(output).resolve()
         doit = [sys.executable, "-m", "doit", "-f", str(ROOT / "dodo.py"), "-d", str(ROOT)]
         where = [f"catalog={self.catalog}", f"output={self.output}"]
@@ -73,7 +78,7 @@ class BuildCoordinator:
             state = json.loads((self.cache / STATE).read_text())
         except (OSError, ValueError):
             state = {}
-        return {"requested": 0, "built": 0, "failed": 0, "error": "", "builds": 0} | state
+        return {"requested": 0, "built": 0, "failed": 0, "error": "", "builds": 0, "intents": {}} | state
 
     def _write(self, state: dict) -> None:
         path = self.cache / STATE
@@ -94,6 +99,40 @@ class BuildCoordinator:
         """``{requested, built, failed, error, builds}`` as last written."""
         with self._state() as state:
             return dict(state)
+
+    def begin(self) -> str:
+        """Register an edit in preparation; returns the key to give ``end``."""
+        key = f"{os.getpid()}-{threading.get_ident()}-{time.monotonic_ns()}"
+        with self._state() as state:
+            state["intents"] = {**self._live(state), key: time.time()}
+        return key
+
+    def end(self, key: str | None) -> None:
+        """Close an intent (idempotent)."""
+        if key is None:
+            return
+        with self._state() as state:
+            if key in state["intents"]:
+                state["intents"] = {k: v for k, v in state["intents"].items() if k != key}
+
+    @staticmethod
+    def _live(state: dict) -> dict:
+        """The open intents of living processes, younger than ``INTENT_TTL``."""
+        now, live = time.time(), {}
+        for key, started in state["intents"].items():
+            if now - started > INTENT_TTL:
+                continue
+            try:
+                os.kill(int(key.split("-", 1)[0]), 0)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                pass
+            live[key] = started
+        return live
+
+    def _open_intents(self, state: dict) -> int:
+        return len(self._live(state))
 
     def publish(self) -> None:
         """Return once a build that includes every edit made before this call has finished.
@@ -120,17 +159,18 @@ class BuildCoordinator:
                 state["builds"] += 1
 
     def _settled(self) -> int:
-        """Wait until no new ticket arrived for ``settle`` seconds (at most ``max_settle``) and
-        return the last ticket: the edits this build will include."""
+        """Wait while intents are open or new tickets arrive (every ``settle`` seconds, at most
+        ``max_settle``) and return the last ticket: the edits this build will include."""
         deadline = time.monotonic() + self.max_settle
-        last = self.state()["requested"]
-        while time.monotonic() < deadline:
+        state = self.state()
+        last = state["requested"]
+        while time.monotonic() < deadline and self._open_intents(state):
             time.sleep(self.settle)
-            now = self.state()["requested"]
-            if now == last:
+            state = self.state()
+            if state["requested"] == last and not self._open_intents(state):
                 break
-            last = now
-        return last
+            last = state["requested"]
+        return state["requested"]
 
     def _run(self) -> None:
         for command in self.commands:

@@ -180,6 +180,7 @@ class Writes:
         self.editor = edit.CatalogEditor(catalog)
         self.max_upload, self.remote_timeout = max_upload, remote_timeout
         self._cache_lock = threading.Lock()
+        self._local = threading.local()
         self._cached: tuple | None = None
         library = self.library()
         self.principals = load_tokens(tokens, set(library.users))
@@ -207,7 +208,14 @@ class Writes:
             if principal is None:
                 raise HttpError(401, "authentication required: send an access token (Authorization: "
                                      "MediaBrowser Token=\"…\", X-Emby-Token or api_key)")
-            return handler(request, query, principal)
+            if method in ("GET", "HEAD"):
+                return handler(request, query, principal)
+            self._local.intent = self.builds.begin()      # holds back a build about to start
+            try:
+                return handler(request, query, principal)
+            finally:
+                self.builds.end(self._local.intent)
+                self._local.intent = None
         except HttpError as exc:
             return _text(exc.status, exc.message)
 
@@ -292,6 +300,8 @@ class Writes:
             self.editor.edit(change, upload=upload)
         except self.edit.EditError as exc:
             raise HttpError(exc.status, str(exc)) from None
+        self.builds.end(getattr(self._local, "intent", None))   # on disk: the build may start
+        self._local.intent = None
         try:
             self.builds.publish()
         except BuildFailed as exc:
