@@ -60,7 +60,7 @@ def task_objects():
 
 def task_prune():
     """delete files of removed or changed images from the output folder"""
-    return prune_task(OUTPUT)
+    return prune_task(OUTPUT, CATALOG)
 
 
 def task_hosting():

@@ -291,11 +291,20 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
     return deleted
 
 
-def prune_task(output: Path) -> dict:
-    """``doit prune``: delete what the current manifest does not name (see ``prune``)."""
+def prune_task(output: Path, catalog: Path | None = None) -> dict:
+    """``doit prune``: delete what the current manifest does not name (see ``prune``), and the
+    uploads under ``media/uploads/`` that no entry of ``catalog`` names (``edit.prune_uploads``)."""
     def action():
         deleted = prune(output)
         print(f"prune: deleted {len(deleted)} stale file(s) from {output}")
+        if catalog is not None and catalog.is_file():
+            from pipeline.catalog.edit import prune_uploads
+            try:
+                uploads = prune_uploads(catalog)
+            except CatalogErrors as exc:
+                print(f"prune: uploads kept, the catalog has errors:\n{exc}")
+                return
+            print(f"prune: deleted {len(uploads)} upload(s) no catalog entry names")
     return {"doc": "delete files of removed or changed images from the output folder",
             "actions": [action], "uptodate": [False], "verbosity": 2}
 

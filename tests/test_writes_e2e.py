@@ -341,3 +341,20 @@ def test_jellyfin_sdk_uploads_an_image(site, tmp_path):
                              "image/*"], capture_output=True, text=True, timeout=120, cwd=SDK)
     assert result.stdout.strip() == "400", result.stdout + result.stderr
     assert sys.executable   # (the upload went through node, not Python)
+
+
+def test_doit_prune_removes_uploads_no_entry_names(site):
+    replaced = load_catalog(site.catalog).items["movie"].images["Primary"][0].relpath
+    status, body = site.upload("/Items/movie/Images/Primary", small_jpeg(11))
+    assert status == 204, body
+    current = load_catalog(site.catalog).items["movie"].images["Primary"][0].relpath
+    uploads = site.catalog.parent / "media" / "uploads"
+    assert (site.catalog.parent / replaced).exists() or not replaced.startswith("media/uploads/")
+    result = run_doit(site.catalog, site.output, "prune", check=True)
+    assert "upload(s) no catalog entry names" in result.stdout
+    named = {s.relpath for o in load_catalog(site.catalog).owners() for s in o.slots()}
+    left = {f"media/uploads/{p.name}" for p in uploads.iterdir()}
+    assert left == {r for r in named if r.startswith("media/uploads/")}
+    assert current in left
+    status, body = site.request("GET", "/Items/movie/Images/Primary", token=None)
+    assert status == 200 and body == small_jpeg(11)

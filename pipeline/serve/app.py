@@ -30,7 +30,8 @@ from pipeline.model.formats import FORMATS
 from pipeline.model.http import IMMUTABLE, JSON_TYPE, REVALIDATE
 from pipeline.art19.jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, auth_error, check_credentials, \
     collection_document, parse_authorization, single_document
-from pipeline.serve.request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest
+from pipeline.serve.request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest, \
+    WriteRequest
 from pipeline.serve.routes import METHODS, MethodNotAllowed as RouteMethodNotAllowed, match
 from pipeline.outputs.manifest import ImageEntry
 from pipeline.serve.index import Index
@@ -161,10 +162,6 @@ class App:
         Image, object and store answers are a pure function of (path, query, ``Accept`` when
         negotiating) for one index, so their resolution is cached until the index changes;
         conditional and range handling runs on every request."""
-        if self.writes is not None:
-            answer = self.writes.route(request)
-            if answer is not None:
-                return answer
         if request.method not in METHODS:
             return MethodNotAllowed(valid_methods=list(METHODS)).get_response(request.environ)
         index = self.indexes.current()
@@ -200,6 +197,17 @@ class App:
             return Failure(400, str(exc))
         except (NotFound, FormatNotAvailable) as exc:
             return Failure(404, str(exc))
+
+    @route_handler
+    def write_answer(self, request: Request, index: Index, route: WriteRequest) -> Response:
+        """The write routes and remote images (``pipeline.serve.writes``); never cached. Without
+        ``--catalog``/``--auth``: 405 for a write, as static hosting answers, and 404 for the
+        remote-image lists (there is no catalog to read them from)."""
+        if self.writes is not None:
+            return self.writes.handle(request, route)
+        if request.method in ("GET", "HEAD"):
+            raise NotFound("remote images need serve.py --catalog and --auth")
+        return MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_response(request.environ)
 
     @route_handler
     def object_answer(self, request: Request, index: Index, route: ObjectRequest) -> "Resolved":

@@ -78,6 +78,24 @@ class Art19Request:
 
 
 @dataclass(frozen=True)
+class WriteRequest:
+    """A write or remote-image route (seed 002; ``pipeline.serve.writes`` answers it).
+
+    ``action``: ``image`` (POST/DELETE an item image), ``index`` (swap, ``?newIndex=``),
+    ``user`` (POST/DELETE a user image), ``remote_images``, ``remote_providers``,
+    ``remote_download``; ``kind``: ``Items``/``Users``; ``owner_id``: from the path (None for
+    ``/UserImage``: ``?userId=`` or the caller); ``image_type``/``index``: from the path, or
+    None; ``query``: lowercased parameter names → first value."""
+
+    action: str
+    kind: str
+    owner_id: str | None
+    image_type: str | None = None
+    index: int | None = None
+    query: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class StoreRequest:
     """A file of the content store, ``/images/{tag}/{name}`` (the ``cdn_url`` of a media
     asset, or any derivative): ``file`` is its path under the output folder."""
@@ -177,12 +195,21 @@ def _build_store(fields: dict, query: dict, pairs: list) -> StoreRequest:
     return StoreRequest(layout.store_file(fields["tag"], fields["name"]))
 
 
+def _write_builder(action: str):
+    def build(fields: dict, query: dict, pairs: list) -> WriteRequest:
+        return WriteRequest(action, fields.get("kind", "Users"), fields.get("owner_id"), fields.get("image_type"),
+                            fields.get("index"), query)
+    return build
+
+
 #: Request builders by form name (the forms the nginx template knows by the same names).
 BUILDERS = {
     "userimage": _build_userimage, "image4": _build_image, "image5": _build_image,
     "legacy": _build_legacy, "object": _build_object, "infos": _build_infos,
     "useritem": _build_useritem, "art19_list": _build_art19_list,
     "art19_single": _build_art19_single, "store": _build_store,
+    **{f"write_{action}": _write_builder(action)
+       for action in ("image", "index", "user", "remote_images", "remote_providers", "remote_download")},
 }
 
 

@@ -40,7 +40,7 @@ from typing import Callable
 from pipeline.art19.jsonapi import JsonApiError
 from pipeline.serve import request as rq
 from pipeline.serve.request import (Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest,
-                                    StoreRequest, parse_query)
+                                    StoreRequest, WriteRequest, parse_query)
 
 #: Converters of typed segments: name → function (segment text → field value, or raises).
 CONVERTERS: dict[str, Callable[[str], object]] = {
@@ -191,6 +191,26 @@ ROUTES: tuple[Route, ...] = (
     Route("legacy", "/{kind:Items}/{owner_id:id}/Images/{image_type:image_type}/{index:index}/{tag:raw}"
           "/{format:raw}/{max_width:raw}/{max_height:raw}/{percent_played:raw}/{unplayed_count:raw}",
           ImageRequest, "image_answer"),
+    # The write half (seed 002; serve.py --catalog --auth, else 405/404) and remote images
+    *(Route(name, pattern, WriteRequest, "write_answer", form=form, methods=methods, static=False)
+      for name, pattern, form, methods in (
+          ("write_image4", "/{kind:Items}/{owner_id:id}/Images/{image_type:image_type}", "write_image",
+           ("POST", "DELETE")),
+          ("write_image5", "/{kind:Items}/{owner_id:id}/Images/{image_type:image_type}/{index:index}",
+           "write_image", ("POST", "DELETE")),
+          ("write_index", "/{kind:Items}/{owner_id:id}/Images/{image_type:image_type}/{index:index}/Index",
+           "write_index", ("POST",)),
+          ("write_userimage", "/UserImage", "write_user", ("POST", "DELETE")),
+          ("write_user4", "/{kind:Users}/{owner_id:id}/Images/{image_type:image_type}", "write_user",
+           ("POST", "DELETE")),
+          ("write_user5", "/{kind:Users}/{owner_id:id}/Images/{image_type:image_type}/{index:index}",
+           "write_user", ("POST", "DELETE")),
+          ("remote_images", "/{kind:Items}/{owner_id:id}/RemoteImages", "write_remote_images", ("GET", "HEAD")),
+          ("remote_providers", "/{kind:Items}/{owner_id:id}/RemoteImages/Providers", "write_remote_providers",
+           ("GET", "HEAD")),
+          ("remote_download", "/{kind:Items}/{owner_id:id}/RemoteImages/Download", "write_remote_download",
+           ("POST",)),
+      )),
 )
 
 #: Every method some route answers (others: 405 before routing).

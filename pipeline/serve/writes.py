@@ -188,69 +188,41 @@ class Writes:
 
     # ----------------------------------------------------------------------------- routing
 
-    def route(self, request: Request) -> Response | None:
-        """The answer to a write or remote-image request, or None for any other request (the
-        read side answers it)."""
-        method = request.method
-        path = request.path
-        if method in ("GET", "HEAD") and "remoteimages" not in path.lower():
-            return None
-        parts = [p for p in path.split("/") if p]
-        if parts and parts[0].lower() == "emby":
-            parts = parts[1:]
-        lower = [p.lower() for p in parts]
+    def handle(self, request: Request, route) -> Response:
+        """Answer a write or remote-image request; ``route``: the ``request.WriteRequest`` the
+        route table (``routes.py``) parsed. Authentication (401) comes first."""
+        query = route.query
         try:
-            handler = self._match(method, parts, lower)
-            if handler is None:
-                return None
-            query = {k.lower(): v for k, v in reversed(list(request.args.items(multi=True)))}
             principal = authenticate(self.principals, request_token(request.headers, query))
             if principal is None:
                 raise HttpError(401, "authentication required: send an access token (Authorization: "
                                      "MediaBrowser Token=\"…\", X-Emby-Token or api_key)")
-            if method in ("GET", "HEAD"):
-                return handler(request, query, principal)
+            if request.method in ("GET", "HEAD"):
+                if route.action == "remote_images":
+                    return self.remote_list(route.owner_id, query)
+                return self.remote_providers(route.owner_id)
             self._local.intent = self.builds.begin()      # holds back a build about to start
             try:
-                return handler(request, query, principal)
+                return self._write(request, route, principal)
             finally:
                 self.builds.end(self._local.intent)
                 self._local.intent = None
         except HttpError as exc:
             return _text(exc.status, exc.message)
 
-    def _match(self, method: str, parts: list[str], lower: list[str]):
-        n = len(lower)
-        if lower == ["userimage"] and method in ("POST", "DELETE"):
-            return lambda r, q, p: self.user_image(r, p, q.get("userid") or None, "Primary")
-        if n < 3 or lower[0] not in ("items", "users"):
-            return None
-        owner = parts[1]
-        if lower[0] == "users":
-            if lower[2] == "images" and n in (4, 5) and method in ("POST", "DELETE"):
-                return lambda r, q, p: self.user_image(r, p, owner, self._type(parts[3]))
-            return None
-        if lower[2] == "remoteimages":
-            if n == 3 and method in ("GET", "HEAD"):
-                return lambda r, q, p: self.remote_list(owner, q)
-            if n == 4 and lower[3] == "providers" and method in ("GET", "HEAD"):
-                return lambda r, q, p: self.remote_providers(owner)
-            if n == 4 and lower[3] == "download" and method == "POST":
-                return lambda r, q, p: self.remote_download(p, owner, q)
-            return None
-        if lower[2] != "images" or n < 4 or method not in ("POST", "DELETE"):
-            return None
-        if n == 6 and lower[5] == "index" and method == "POST":
-            return lambda r, q, p: self.reorder(p, owner, parts[3], parts[4], q.get("newindex"))
-        if n == 4 and method == "POST":
-            return lambda r, q, p: self.upload(r, p, owner, parts[3], None)
-        if n == 5 and method == "POST":
-            return lambda r, q, p: self.upload(r, p, owner, parts[3], parts[4])
-        if n == 4 and method == "DELETE":
-            return lambda r, q, p: self.delete(p, owner, parts[3], q.get("imageindex"))
-        if n == 5 and method == "DELETE":
-            return lambda r, q, p: self.delete(p, owner, parts[3], parts[4])
-        return None
+    def _write(self, request: Request, route, principal: Principal) -> Response:
+        action, query = route.action, route.query
+        if action == "user":
+            user = route.owner_id if route.kind == "Users" and route.owner_id else query.get("userid") or None
+            return self.user_image(request, principal, user, route.image_type or "Primary")
+        if action == "remote_download":
+            return self.remote_download(principal, route.owner_id, query)
+        if action == "index":
+            return self.reorder(principal, route.owner_id, route.image_type, route.index, query.get("newindex"))
+        if request.method == "DELETE":
+            index = route.index if route.index is not None else self._index(query.get("imageindex"), "imageIndex")
+            return self.delete(principal, route.owner_id, route.image_type, index)
+        return self.upload(request, principal, route.owner_id, route.image_type, route.index)
 
     # ----------------------------------------------------------------------------- helpers
 
@@ -278,7 +250,7 @@ class Writes:
     def _type(text: str) -> str:
         image_type = parse_image_type(text)
         if image_type is None:
-            raise HttpError(404, f"unknown image type {text!r}")
+            raise HttpError(400, f"type: unknown ImageType {text!r}")
         return image_type
 
     @staticmethod
@@ -339,30 +311,27 @@ class Writes:
 
     # ----------------------------------------------------------------------------- handlers
 
-    def upload(self, request: Request, principal: Principal, owner: str, type_text: str,
-               index_text: str | None) -> Response:
+    def upload(self, request: Request, principal: Principal, owner: str, image_type: str,
+               index: int | None) -> Response:
         """``POST /Items/{id}/Images/{type}[/{index}]`` (see ``edit.set_image`` for indexes)."""
         self._require_admin(principal)
-        target = Target("Items", self.owner_id("Items", owner), self._type(type_text),
-                        self._index(index_text, "imageIndex"))
+        target = Target("Items", self.owner_id("Items", owner), image_type, index)
         image, extension = self._upload_bytes(request)
         return self._store(target, image, extension)
 
-    def delete(self, principal: Principal, owner: str, type_text: str, index_text: str | None) -> Response:
-        """``DELETE /Items/{id}/Images/{type}[/{index}]``; the later images of the list move
-        down one index."""
+    def delete(self, principal: Principal, owner: str, image_type: str, index: int | None) -> Response:
+        """``DELETE /Items/{id}/Images/{type}[/{index}]`` (or ``?imageIndex=``; default 0); the
+        later images of the list move down one index."""
         self._require_admin(principal)
-        owner_id, image_type = self.owner_id("Items", owner), self._type(type_text)
-        index = self._index(index_text, "imageIndex") or 0
+        owner_id, index = self.owner_id("Items", owner), index or 0
         edit = self.edit
         return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Items", owner_id), image_type, index))
 
-    def reorder(self, principal: Principal, owner: str, type_text: str, index_text: str,
+    def reorder(self, principal: Principal, owner: str, image_type: str, index: int,
                 new_index_text: str | None) -> Response:
         """``POST /Items/{id}/Images/{type}/{index}/Index?newIndex=N`` (Jellyfin swaps the two)."""
         self._require_admin(principal)
-        owner_id, image_type = self.owner_id("Items", owner), self._type(type_text)
-        index = self._index(index_text, "imageIndex")
+        owner_id = self.owner_id("Items", owner)
         new_index = self._index(new_index_text, "newIndex")
         if new_index is None:
             raise HttpError(400, "newIndex is required")
