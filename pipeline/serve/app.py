@@ -187,8 +187,13 @@ class App:
         """Parse a request by the route table (``routes.match``) and answer it with the route's
         handler, without touching the file's bytes."""
         try:
-            route, parsed = match(request.path, list(request.args.items(multi=True)), request.method)
-            return getattr(self, route.handler)(request, index, parsed)
+            try:
+                route, parsed = match(request.path, list(request.args.items(multi=True)), request.method)
+                return getattr(self, route.handler)(request, index, parsed)
+            except (JsonApiError, BadRequest, NotFound):
+                if self.writes is None and request.method not in ("GET", "HEAD"):   # read-only: as nginx
+                    return MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_response(request.environ)
+                raise
         except RouteMethodNotAllowed as exc:
             return MethodNotAllowed(valid_methods=exc.allowed).get_response(request.environ)
         except JsonApiError as exc:
