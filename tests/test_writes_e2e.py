@@ -230,7 +230,9 @@ def test_delete_and_reorder(site):
     status, body = site.request("DELETE", "/Items/show/Images/Backdrop?imageIndex=1")
     assert status == 204, body
     assert site.item("show")["BackdropImageTags"] == [swapped[0], *swapped[2:]]
-    status, body = site.request("DELETE", "/Items/show/Images/Backdrop/0")
+    guid = site.item("show")["Id"]                                  # the published GUID, dashed
+    status, body = site.request("DELETE", f"/Items/{guid[:8]}-{guid[8:12]}-{guid[12:16]}-{guid[16:20]}-{guid[20:]}"
+                                          "/Images/Backdrop/0")
     assert status == 204, body
     assert site.item("show")["BackdropImageTags"] == swapped[2:]
     assert site.request("DELETE", "/Items/show/Images/Thumb")[0] == 404
@@ -328,8 +330,10 @@ def test_jellyfin_sdk_uploads_an_image(site, tmp_path):
         pytest.skip("needs node and `npm ci` in tests/sdk (.ci/run does both)")
     image = tmp_path / "poster.jpg"
     image.write_bytes(small_jpeg(9, (40, 60)))
-    tag = site.item("movie")["ImageTags"]["Primary"]
-    result = subprocess.run(["node", str(SDK / "upload.mjs"), site.base, ADMIN, "movie", "Primary", str(image),
+    movie = site.item("movie")
+    tag, guid = movie["ImageTags"]["Primary"], movie["Id"]        # the SDK sends the published GUID
+    assert guid != "movie"
+    result = subprocess.run(["node", str(SDK / "upload.mjs"), site.base, ADMIN, guid, "Primary", str(image),
                              "image/jpeg"], capture_output=True, text=True, timeout=120, cwd=SDK)
     assert result.stdout.strip() == "204", result.stdout + result.stderr
     new = site.item("movie")["ImageTags"]["Primary"]
@@ -337,7 +341,7 @@ def test_jellyfin_sdk_uploads_an_image(site, tmp_path):
     status, body = site.request("GET", f"/Items/movie/Images/Primary?tag={new}", token=None)
     assert status == 200 and body == image.read_bytes()
     # the SDK's default Content-Type (image/*) is refused as Jellyfin refuses it
-    result = subprocess.run(["node", str(SDK / "upload.mjs"), site.base, ADMIN, "movie", "Primary", str(image),
+    result = subprocess.run(["node", str(SDK / "upload.mjs"), site.base, ADMIN, guid, "Primary", str(image),
                              "image/*"], capture_output=True, text=True, timeout=120, cwd=SDK)
     assert result.stdout.strip() == "400", result.stdout + result.stderr
     assert sys.executable   # (the upload went through node, not Python)

@@ -45,6 +45,7 @@ from pathlib import Path
 
 from werkzeug.wrappers import Request, Response
 
+from pipeline.model.ids import canonical_guid
 from pipeline.model.imagetypes import parse_image_type
 from pipeline.serve.auth import Principal, authenticate, load_tokens, request_token
 from pipeline.serve.builds import BuildCoordinator, BuildFailed
@@ -236,11 +237,17 @@ class Writes:
             return self._cached[1]
 
     def owner_id(self, kind: str, owner_id: str) -> str:
-        """The catalog id an URL id names (exact, else case-insensitive); 404 when none."""
+        """The catalog id an URL id names: a published GUID (any spelling ``ids.canonical_guid``
+        reads), else the catalog id (exact, else case-insensitive); 404 when none."""
         library = self.library()
         owners = library.items if kind == "Items" else library.users
         if owner_id in owners:
             return owner_id
+        guid = canonical_guid(owner_id)
+        if guid is not None:
+            for owner in owners.values():
+                if owner.guid == guid:
+                    return owner.id
         lowered = {key.lower(): key for key in owners}
         if owner_id.lower() in lowered:
             return lowered[owner_id.lower()]
