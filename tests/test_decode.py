@@ -11,7 +11,7 @@ from imagefactory import (
     RED, dominant, encode, jpeg, linear_srgb_profile, marked, palette_with_transparency, png, solid,
     srgb_profile, swapped_red_blue_profile,
 )
-from pipeline.imaging.decode import decode, open_image, orientation, upright_size
+from pipeline.imaging.decode import dct_scale, decode, open_image, orientation, upright_size
 from pipeline.errors import SourceError
 
 # Where the stored top-left corner of a 40×20 image shows after each EXIF orientation
@@ -220,9 +220,9 @@ def big_jpeg_turned():
 
 @pytest.mark.parametrize("covering, size", [
     ((400, 300), (500, 375)),      # 1/8 scale still covers
-    ((500, 375), (500, 375)),
+    ((500, 375), (1000, 750)),     # factor exactly 8: 1/8 would leave no resize step → 1/4
     ((501, 300), (1000, 750)),     # 1/8 is too small in width → 1/4
-    ((1000, 1), (1000, 750)),
+    ((1000, 1), (2000, 1500)),     # factor exactly 4: 1/4 would leave no resize step → 1/2
     ((1001, 700), (2000, 1500)),
     ((2001, 10), (4000, 3000)),    # only full size covers
     ((4000, 3000), (4000, 3000)),
@@ -307,3 +307,23 @@ def test_icc_profile_of_the_wrong_colour_space_is_ignored():
     # an RGB profile on a grey image cannot be applied: the grey pixels are kept as they are
     image = decode(png((8, 6), "L", 77, icc=swapped_red_blue_profile()))
     assert image.mode == "RGB" and image.getpixel((0, 0)) == (77, 77, 77)
+
+
+@pytest.mark.parametrize("size, covering, scale", [
+    ((5640, 3172), (1280, 720), 2),    # factor 4.4: 1/4 would leave 1410 px, too close (aliasing)
+    ((6500, 4000), (1280, 788), 4),    # factor 5.08: 1/4 leaves a real resize step
+    ((5120, 2880), (1280, 720), 2),    # exactly 4: 1/2
+    ((2560, 1600), (1280, 800), 2),    # exactly 2: 1/2 (the 2x2 case is kept, see dct_scale)
+    ((1920, 1080), (1280, 720), 1),
+    ((12000, 8000), (1280, 853), 8),   # factor 9.4
+    ((10240, 5760), (1280, 720), 4),   # exactly 8: 1/4
+    ((800, 600), (1280, 960), 1),      # smaller than asked: never scaled
+])
+def test_dct_scale_leaves_a_resize_step_after_quarter_and_eighth(size, covering, scale):
+    assert dct_scale(size, covering) == scale
+
+
+def test_decode_covering_uses_dct_scale():
+    data = jpeg((5640, 3172))
+    assert decode(data, covering=(1280, 720)).size == (2820, 1586)
+    assert decode(data, covering=(1100, 600)).size == (1410, 793)        # factor 5.1: 1/4

@@ -1,8 +1,8 @@
 """Decode a source image into an upright sRGB working image (RGB, or RGBA when transparent).
 
 Used by ``probe`` (BlurHash) and ``render`` (derivatives), so both see the same pixels.
-Steps: JPEG ``draft`` (DCT scaling: decode at the smallest scale that still covers the largest
-output) → EXIF orientation applied → ICC profile converted to sRGB (LittleCMS via
+Steps: JPEG ``draft`` (DCT scaling: decode at a smaller scale that still covers the largest
+output, see ``dct_scale``) → EXIF orientation applied → ICC profile converted to sRGB (LittleCMS via
 ``PIL.ImageCms``) → mode normalised (CMYK, grey, palette, 16-bit, grey+alpha) → alpha dropped
 when every pixel is opaque.
 """
@@ -45,12 +45,30 @@ def upright_size(image: Image.Image) -> tuple[int, int]:
     return (h, w) if orientation(image) in (5, 6, 7, 8) else (w, h)
 
 
+def dct_scale(size: tuple[int, int], covering: tuple[int, int]) -> int:
+    """The JPEG DCT scaling denominator (1, 2, 4 or 8) to decode an image of ``size`` (w, h px)
+    that must still cover ``covering`` (w, h px).
+
+    The largest of 8, 4, 2 that the shrink factor ``min(W/w, H/h)`` reaches, but 4 and 8 only
+    when the factor is at least one more (5 and 9), else the next smaller: the 2×2 and 1×1
+    inverse DCTs alias fine texture, so a 1/4 decode needs a real Lanczos step after it. This
+    is sharp's shrink-on-load rule for 4 and 8 (``pipeline.cc``, "known libjpeg rounding
+    errors"); sharp applies it to 2 as well, which the benchmark's SSIM does not justify
+    (bench/RESULTS.md: within 0.001 of a full decode, at a tenth of the time).
+    """
+    shrink = min(size[0] / max(1, covering[0]), size[1] / max(1, covering[1]))
+    for scale in (8, 4, 2):
+        if shrink >= scale and not (scale > 2 and int(shrink) == scale):
+            return scale
+    return 1
+
+
 def decode(data: bytes, covering: tuple[int, int] | None = None) -> Image.Image:
     """Decode ``data`` to an upright sRGB image in mode ``RGB`` or ``RGBA``.
 
     ``covering``: (width, height) in upright pixels that the result must still cover; JPEG
-    sources are then decoded with DCT scaling (1/2, 1/4, 1/8) when that stays at least this
-    large. None decodes at full size. Animated sources give their first frame.
+    sources are then decoded with DCT scaling at ``dct_scale`` (1/2, 1/4 or 1/8). None decodes
+    at full size. Animated sources give their first frame.
 
     Raises ``SourceError`` when the data is not an image, is truncated or cannot be decoded.
     """
@@ -61,7 +79,9 @@ def decode(data: bytes, covering: tuple[int, int] | None = None) -> Image.Image:
             w, h = covering
             if turn in (5, 6, 7, 8):
                 w, h = h, w
-            image.draft(image.mode, (w, h))
+            scale = dct_scale(image.size, (w, h))
+            if scale > 1:
+                image.draft(image.mode, (image.width // scale, image.height // scale))
         icc = image.info.get("icc_profile")
         image.load()
         if turn != 1:
