@@ -26,7 +26,6 @@ Needs scikit-image (requirements-dev.txt).
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from functools import lru_cache
@@ -88,16 +87,16 @@ def score(source: str, output: str | Path) -> dict:
 
 def ours_files(out_dir: Path, sources) -> list[tuple[str, str, str]]:
     """(source path, output path, format) of ours' rendered outputs, from the manifest."""
+    from pipeline.outputs import manifest
     by_name = {Path(s.path).name: s.path for s in sources}
-    manifest = json.loads((Path(out_dir) / "manifest.json").read_text())
     files = []
-    for image in manifest["images"].values():
-        src = by_name.get(Path(image.get("source", "")).name)
+    for image in manifest.read(out_dir).images.values():
+        src = by_name.get(Path(image.source).name)
         if src is None:
             continue
-        for d in image["derivatives"]:
-            if not d.get("original"):
-                files.append((src, str(Path(out_dir) / d["file"]), d["format"].lower().replace("jpg", "jpeg")))
+        for d in image.derivatives:
+            if not d.original:
+                files.append((src, str(Path(out_dir) / d.file), d.format.lower().replace("jpg", "jpeg")))
     return files
 
 

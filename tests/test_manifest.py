@@ -230,3 +230,18 @@ def test_manifest_module_imports_only_model_store_atomic_and_stdlib():
     for name in names:
         assert (name.startswith("pipeline.model") or name == "pipeline.store.atomic"
                 or name.split(".")[0] in sys.stdlib_module_names or name == "__future__"), name
+
+
+@pytest.mark.parametrize("bad", [{"version": 1, "images": [], "owners": {}}, {"version": 99}, "[]"])
+def test_server_keeps_its_index_when_a_reload_finds_a_bad_manifest(tmp_path, bad):
+    import time
+    from werkzeug.test import Client
+    from pipeline.serve.app import App
+    plan, output = build(tmp_path)
+    item = next(iter(manifest.read(output).owners["Items"]))
+    client = Client(App(output, reload_interval=0))
+    assert client.get(f"/Items/{item}/Images/Primary").status_code == 200
+    time.sleep(0.01)
+    (output / layout.MANIFEST).write_text(bad if isinstance(bad, str) else json.dumps(bad))
+    for _ in range(3):
+        assert client.get(f"/Items/{item}/Images/Primary").status_code == 200
