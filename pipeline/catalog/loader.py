@@ -517,7 +517,7 @@ def _user_data(check: _Checker, entries: Any, items: dict, users: dict) -> dict:
         count = entry.get("unplayedItemCount")
         if count is not None:
             if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= INT32_MAX:
-                check.fail(where + ("unplayedItemCount",), f"must be an integer 0–{INT32_MAX} "
+                check.fail(where + ("unplayedItemCount",), f"must be an integer ≥ 0 and ≤ {INT32_MAX} "
                            f"(Jellyfin's Int32), got {count!r}")
             else:
                 record["unplayedItemCount"] = count
@@ -584,7 +584,8 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
             value = entry.get(key)
             if value is not None:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT32_MAX:
-                    check.fail(where + (key,), f"must be an integer 0–{INT32_MAX} (Jellyfin's Int32), got {value!r}")
+                    check.fail(where + (key,), f"must be an integer ≥ 0 and ≤ {INT32_MAX} "
+                                              f"(Jellyfin's Int32), got {value!r}")
                 else:
                     setattr(owner, key, value)
         owner.images = _images(check, entry.get("images"), where + ("images",), root)

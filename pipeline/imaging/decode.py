@@ -64,7 +64,8 @@ def dct_scale(size: tuple[int, int], covering: tuple[int, int]) -> int:
 
 
 def decode(data: bytes, covering: tuple[int, int] | None = None) -> Image.Image:
-    """Decode ``data`` to an upright sRGB image in mode ``RGB`` or ``RGBA``.
+    """Decode ``data`` to an upright sRGB image in mode ``RGB`` or ``RGBA``, with no metadata
+    (empty ``info``).
 
     ``covering``: (width, height) in upright pixels that the result must still cover; JPEG
     sources are then decoded with DCT scaling at ``dct_scale`` (1/2, 1/4 or 1/8). None decodes
@@ -86,7 +87,12 @@ def decode(data: bytes, covering: tuple[int, int] | None = None) -> Image.Image:
         image.load()
         if turn != 1:
             image = ImageOps.exif_transpose(image)
-        return _normalise(image, icc)
+        image = _normalise(image, icc)
+        # No metadata travels on to the derivatives (resize and convert copy ``info``): not the
+        # source's EXIF/XMP/comments, not the sRGB profile LittleCMS made with the current time,
+        # which Pillow's PNG and AVIF encoders would embed and make two builds differ (issue 13).
+        image.info = {}
+        return image
     except SourceError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
