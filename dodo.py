@@ -6,6 +6,7 @@
     doit catalog=FILE output=DIR           build another catalog into another folder
     doit base_url=https://cdn.example.com  prefix of the ART19 media assets' cdn_url
     doit -n 2                              the same on 2 processes
+    doit executor=dask [scheduler=tcp://HOST:8786]   render on a Dask cluster (README)
     doit prune                             delete files of removed or changed images
     doit hosting / publish / report        nginx config, S3 upload, build report (README)
     doit clean                             delete every file the build made
@@ -16,8 +17,8 @@ from pathlib import Path
 
 from doit import get_var
 
-from pipeline.tasks import BuildReporter, load_plan, objects_task, plan_needed, prune_task, render_tasks, scan_task, \
-    watch_task
+from pipeline.tasks import BuildReporter, load_plan, make_executor, objects_task, plan_needed, prune_task, render_tasks, \
+    scan_task, watch_task
 
 CATALOG = Path(get_var("catalog", "catalog.yaml")).resolve()
 OUTPUT = Path(get_var("output", "output")).resolve()
@@ -48,7 +49,7 @@ def _plan():
 def task_render():
     """render every derivative of each source image (one task per source)"""
     if PLAN_NEEDED:
-        yield from render_tasks(_plan(), OUTPUT)
+        yield from render_tasks(_plan(), OUTPUT, make_executor(get_var))
 
 
 def task_objects():

@@ -161,8 +161,24 @@ class LocalExecutor:
             yield render_task(job, [(_run_job_action, [job])])
 
 
-#: ``executor=`` doit variable → executor class (issue 12 adds ``dask``).
-EXECUTORS: dict[str, type] = {"local": LocalExecutor}
+def _dask_executor(get_var) -> Executor:
+    from pipeline.dask_executor import executor_from_vars
+    return executor_from_vars(get_var)
+
+
+#: ``executor=`` doit variable → factory taking doit's ``get_var`` (``dask``: see
+#: ``pipeline.dask_executor``).
+EXECUTORS: dict[str, object] = {"local": lambda get_var: LocalExecutor(), "dask": _dask_executor}
+
+
+def make_executor(get_var) -> Executor:
+    """The executor named by the ``executor=`` doit variable (default ``local``); prints the
+    known names and exits 2 for an unknown one."""
+    name = get_var("executor", "local")
+    if name not in EXECUTORS:
+        print(f"executor={name}: unknown (known: {', '.join(EXECUTORS)})", file=sys.stderr)
+        raise SystemExit(2)
+    return EXECUTORS[name](get_var)
 
 
 def _objects_action(plan: BuildPlan, output: str, digest: str):

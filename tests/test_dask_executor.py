@@ -1,0 +1,229 @@
+"""``doit executor=dask``: a real ``dask scheduler`` and two ``dask worker`` processes on
+127.0.0.1 build a catalog byte for byte like the single-machine build, survive a worker killed
+with SIGKILL mid-build, and a second run submits nothing. Also the LocalCluster form and the
+executor's bounded submission window (unit level)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, copy_media, free_port, run_doit
+
+pytest.importorskip("distributed")
+
+MEDIA = ["poster-wood.jpg", "Garden.jpg", "YellowFlower.jpg", "banner-elephants.jpg",
+         "Aqua.jpg", "poster-ladybird.jpg", "matplotlib-logo.png", "Stripes.png"]
+N = len(MEDIA)     # distinct sources: render jobs
+
+SETTINGS = """\
+settings:
+  formats: [Original, Jpg, Webp, Png]
+  qualities: [60, 90]
+  sizes: [{maxWidth: [80, 160, 320, 480]}]
+"""
+
+
+def make_catalog(root: Path) -> Path:
+    copy_media(root, *MEDIA)
+    items = "".join(
+        f"  - {{id: item{i}, name: Item {i}, type: Movie, images: {{Primary: media/{name}, "
+        f"Backdrop: [media/{MEDIA[(i + 1) % N]}]}}}}\n"
+        for i, name in enumerate(MEDIA))
+    (root / "catalog.yaml").write_text(SETTINGS + "items:\n" + items)
+    return root / "catalog.yaml"
+
+
+def tree(output: Path) -> dict[str, bytes]:
+    """Every published file (not ``.cache/``): relpath → bytes (a link's target bytes)."""
+    return {p.relative_to(output).as_posix(): p.read_bytes()
+            for p in sorted(output.rglob("*"))
+            if p.is_file() and not p.relative_to(output).as_posix().startswith(".cache")}
+
+
+def records(output: Path) -> int:
+    return sum(1 for _ in (output / "images").glob("*/render.json")) if (output / "images").is_dir() else 0
+
+
+def worker_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
+    return env
+
+
+@contextmanager
+def process(cmd: list[str], port: int, log: Path):
+    """``cmd`` with its output in ``log`` (Dask logs a lot: no pipe to fill); waits at most
+    ~30 s for ``port``; terminated (then killed) afterwards."""
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=worker_env(), cwd=ROOT)
+    try:
+        for _ in range(600):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise AssertionError(f"{cmd[1]} did not start: {log.read_text()}")
+                time.sleep(0.05)
+        else:
+            raise AssertionError(f"{cmd[1]} did not open its port: {log.read_text()}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@contextmanager
+def cluster(logs: Path, workers: int = 2):
+    """A scheduler and ``workers`` single-threaded, nanny-less workers on 127.0.0.1; yields
+    (address, [worker processes])."""
+    bindir = Path(sys.executable).parent
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs.mkdir(exist_ok=True)
+    with ExitStack() as stack:
+        stack.enter_context(process(
+            [str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+             "--no-dashboard", "--no-show"], port, logs / "scheduler.log"))
+        procs = []
+        for i in range(workers):
+            wport = free_port()
+            procs.append(stack.enter_context(process(
+                [str(bindir / "dask"), "worker", address, "--host", "127.0.0.1", "--worker-port",
+                 str(wport), "--no-nanny", "--nthreads", "1", "--memory-limit", "1GB",
+                 "--no-dashboard", "--death-timeout", "60"],
+                wport, logs / f"worker{i}.log")))
+        wait_for_workers(address, workers)
+        yield address, procs
+
+
+def scheduler_info(address: str, what):
+    from distributed import Client
+    with Client(address, timeout="20s") as client:
+        return client.run_on_scheduler(what)
+
+
+def wait_for_workers(address: str, n: int):
+    from distributed import Client
+    with Client(address, timeout="20s") as client:
+        client.wait_for_workers(n, timeout=30)
+
+
+def transitions(dask_scheduler=None):
+    return dask_scheduler.transition_counter
+
+
+def test_cluster_build_matches_local_build_and_noop_submits_nothing(tmp_path):
+    catalog = make_catalog(tmp_path)
+    local = tmp_path / "local"
+    run_doit(catalog, local, check=True)
+    with cluster(tmp_path / "logs", 2) as (address, _procs):
+        out = tmp_path / "dask"
+        first = run_doit(catalog, out, "executor=dask", f"scheduler={address}", check=True)
+        assert f"{N} rendered" in first.stdout, first.stdout
+        assert tree(out) == tree(local)
+        before = scheduler_info(address, transitions)
+        second = run_doit(catalog, out, "executor=dask", f"scheduler={address}", check=True)
+        assert f"0 rendered, {N} up to date" in second.stdout, second.stdout
+        assert scheduler_info(address, transitions) == before          # nothing submitted
+        assert tree(out) == tree(local)
+
+
+def test_sigkill_of_a_worker_mid_build_still_completes_identically(tmp_path):
+    catalog = make_catalog(tmp_path)
+    local = tmp_path / "local"
+    run_doit(catalog, local, check=True)
+    with cluster(tmp_path / "logs", 2) as (address, procs):
+        out = tmp_path / "dask"
+        cmd = [sys.executable, "-m", "doit", "-f", str(ROOT / "dodo.py"), "-d", str(ROOT),
+               "executor=dask", f"scheduler={address}", "window=4",
+               f"catalog={catalog}", f"output={out}"]
+        build = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while records(out) < 1 and time.monotonic() < deadline and build.poll() is None:
+                time.sleep(0.01)
+            done_at_kill = records(out)
+            procs[0].send_signal(signal.SIGKILL)
+            stdout, _ = build.communicate(timeout=300)
+        finally:
+            if build.poll() is None:
+                build.kill()
+                build.wait()
+        assert 1 <= done_at_kill < N, "the worker must die mid-build"
+        assert build.returncode == 0, stdout
+        assert f"{N} rendered" in stdout, stdout
+        assert tree(out) == tree(local)
+
+
+def test_local_cluster_build(tmp_path):
+    catalog = make_catalog(tmp_path)
+    local = tmp_path / "local"
+    run_doit(catalog, local, check=True)
+    out = tmp_path / "dask"
+    result = run_doit(catalog, out, "executor=dask", "workers=2", check=True)
+    assert f"{N} rendered" in result.stdout, result.stdout
+    assert tree(out) == tree(local)
+
+
+def test_unknown_executor_is_refused(tmp_path):
+    catalog = make_catalog(tmp_path)
+    result = run_doit(catalog, tmp_path / "out", "executor=spark")
+    assert result.returncode != 0
+    assert "executor=spark: unknown (known: local, dask)" in result.stderr
+
+
+def test_window_bounds_submissions(monkeypatch):
+    """Look-ahead never holds more than ``window`` futures; each task collects its own."""
+    from pipeline import dask_executor as de
+
+    class FakeFuture:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+        def release(self):
+            pass
+
+    class FakeClient:
+        def __init__(self):
+            self.keys = []
+
+        def submit(self, fn, job, key, pure, retries, priority):
+            self.keys.append(key)
+            return FakeFuture({"files": 1, "bytes": 2, "name": job.name})
+
+    class Job:
+        def __init__(self, name):
+            self.name, self.store = name, "unused"
+
+    executor = de.DaskExecutor(window=3)
+    executor.client = FakeClient()
+    monkeypatch.setattr(de, "is_rendered", lambda store, job: job.name in ("j2",))
+    monkeypatch.setattr(de, "open_store", lambda location: None)
+    jobs = [Job(f"j{i}") for i in range(8)]
+    executor.jobs, executor.position = jobs, {j.name: i for i, j in enumerate(jobs)}
+    peak = 0
+    for job in jobs:
+        if executor._uptodate(job):
+            continue
+        assert executor._collect(job)["name"] == job.name
+        peak = max(peak, len(executor.futures))
+    assert peak <= 3
+    assert executor.client.keys == [f"render-j{i}" for i in range(8) if i != 2]
+    assert executor.submitted == 7
