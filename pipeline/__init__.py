@@ -26,7 +26,8 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``store``: writing files (``atomic``).
 - ``watch``: ``doit watch``, rebuild on every change of the catalog or a source.
 - ``templating``: the one Jinja setup (report, feeds, nginx).
-- ``tasks``: doit glue (task dicts, progress reporter, prune).
+- ``tasks``: doit glue (task dicts, progress reporter, prune, ``EXECUTORS``).
+- ``dask_executor``: ``executor=dask``, render jobs on a Dask distributed cluster.
 """
 
 #: Version of the renderer. Bump it whenever a change in ``render`` (or in the libraries'

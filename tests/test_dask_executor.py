@@ -126,6 +126,10 @@ def transitions(dask_scheduler=None):
     return dask_scheduler.transition_counter
 
 
+import cloudpickle  # noqa: E402  (the scheduler cannot import this test module: ship by value)
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
 def test_cluster_build_matches_local_build_and_noop_submits_nothing(tmp_path):
     catalog = make_catalog(tmp_path)
     local = tmp_path / "local"
