@@ -38,8 +38,9 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=8096, help="port (default: 8096, Jellyfin's)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes (default: one per core)")
-    parser.add_argument("--threads", type=int, default=2,
-                        help="Python threads per worker (default: 2; answers are CPU-bound and "
+    parser.add_argument("--threads", type=int, default=None,
+                        help="Python threads per worker (default: 2, or 8 with --catalog, since a write "
+                             "holds its thread until its build is published; answers are CPU-bound and "
                              "files are small, so more threads mostly add contention)")
     parser.add_argument("--connections", type=int, default=4096,
                         help="open connections held at once, over all workers (default: 4096); "
@@ -65,6 +66,8 @@ def main(argv=None) -> int:
     parser.add_argument("--publish", action="store_true",
                         help="after each write's build, run `doit publish` (S3_BUCKET, … as for doit)")
     args = parser.parse_args(argv)
+    if args.threads is None:
+        args.threads = 8 if args.catalog else 2
     if bool(args.catalog) != bool(args.auth):
         parser.error("--catalog and --auth go together (writes need both)")
     if args.catalog:

@@ -34,9 +34,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from pipeline.catalog.loader import load_catalog
 from pipeline.errors import CatalogError, CatalogErrors
@@ -119,18 +118,34 @@ def _mapping_indent(text: str) -> int | None:
     return None
 
 
+def _sequence_indent(text: str) -> tuple[int, int] | None:
+    """(sequence indent, dash offset) of the first block sequence under a mapping key, read
+    from the lines (``items:`` then ``  - id: a`` is (4, 2)); None when there is none."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for line, following in zip(lines, lines[1:]):
+        if not re.match(r"^\s*(?:- )?[^\s#\-\[{][^:#]*:\s*(?:#.*)?$", line):
+            continue
+        dash = re.match(r"^(\s*)-(\s+)\S", following)
+        if dash is None:
+            continue
+        base = len(line) - len(line.lstrip()) + (2 if line.lstrip().startswith("- ") else 0)
+        offset = len(dash.group(1)) - base
+        if offset >= 0:
+            return offset + 1 + len(dash.group(2)), offset
+    return None
+
+
 def yaml_for(text: str) -> YAML:
-    """A round-trip ``YAML`` set up to write ``text``'s own style (indents, long lines kept)."""
+    """A round-trip ``YAML`` set up to write ``text``'s own style (indents, long lines kept).
+    The indents are read from the lines, not by parsing (a round-trip parse is the slow part
+    of an edit)."""
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.brace_single_entry_mapping_in_flow_sequence = True   # keep [{maxWidth: 160}] as written
-    try:
-        _, sequence, offset = load_yaml_guess_indent(text)
-    except YAMLError:
-        sequence, offset = None, None
     mapping = _mapping_indent(text) or 2
-    yaml.indent(mapping=mapping, sequence=sequence or mapping, offset=offset or 0)
+    sequence, offset = _sequence_indent(text) or (mapping, 0)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     return yaml
 
 

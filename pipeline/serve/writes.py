@@ -147,6 +147,8 @@ def fetch_remote(url: str, timeout: float, limit: int) -> bytes:
             return b"".join(chunks)
         finally:
             response.release_conn()
+    except urllib3.exceptions.NewConnectionError as exc:   # (a subclass of the timeout error)
+        raise HttpError(400, f"cannot fetch the remote image {url}: {exc}") from None
     except urllib3.exceptions.TimeoutError:
         raise HttpError(400, f"the remote image did not arrive within {timeout:g} s: {url}") from None
     except urllib3.exceptions.HTTPError as exc:
