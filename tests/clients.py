@@ -167,7 +167,7 @@ def _finamp_id(d: dict) -> str:
 FINAMP_RECIPES = [
     Recipe("Finamp", FINAMP, "song list tile (album cover, 56 dp)", "phone3", "svefn",
            lambda d: f"/Items/{_finamp_id(d)}/Images/Primary?format=jpg&quality=90&MaxWidth=168&MaxHeight=168",
-           ("ImageTags", "ParentPrimaryImageItemId", "AlbumId", "AlbumPrimaryImageTag")),
+           ("ImageTags", "AlbumId", "AlbumPrimaryImageTag")),   # ParentPrimaryImageItemId: episodes only
     Recipe("Finamp", FINAMP, "album grid card (170 dp)", "phone3", "agaetis",
            lambda d: f"/Items/{_finamp_id(d)}/Images/Primary?format=jpg&quality=90&MaxWidth=510&MaxHeight=510",
            ("Id", "ImageTags")),

@@ -9,7 +9,7 @@ import pytest
 from imagefactory import fake_plan, jpeg, write
 from pipeline.catalog.loader import load_catalog
 from pipeline.errors import CatalogErrors
-from pipeline.model.ids import NAMESPACE, SERVER_ID, canonical_guid, dashed, derived_guid
+from pipeline.model.ids import NAMESPACE, SERVER_ID, canonical_guid, dashed, derived_guid, name_key, safe_name
 from pipeline.outputs.fields import FOLDER_TYPES, item_fields
 from pipeline.outputs.objects import item_dto, user_item_dto
 from pipeline.serve.app import Index
@@ -138,3 +138,29 @@ def test_index_resolves_guids_in_any_spelling_and_catalog_ids(tmp_path):
             index.owner("Items", missing)
     with pytest.raises(NotFound):
         index.owner("Users", GUID)        # an item's GUID is not a user's
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("AC/DC & Co.", "ac%2Fdc%20%26%20co%2E"),
+    ("..", "%2E%2E"),
+    ("Sigur Rós", "sigur%20r%C3%B3s"),
+    ("SIGUR RO\u0301S", "sigur%20r%C3%B3s"),          # decomposed and upper case: the same name
+    ("a\0b%c", "a%00b%25c"),
+])
+def test_safe_name_is_one_case_folded_segment(name, safe):
+    assert safe_name(name) == safe
+    assert name_key(name_key(name)) == name_key(name)
+
+
+def test_safe_name_of_long_and_empty_names():
+    long = safe_name("é" * 300)
+    assert len(long.encode()) <= 209 and "~" in long and safe_name("é" * 301) != long
+    assert safe_name("") and "/" not in safe_name("/" * 500)
+
+
+def test_named_items_must_have_unique_names_per_type(tmp_path):
+    with pytest.raises(CatalogErrors) as info:
+        load_catalog(_catalog(tmp_path, "[{id: a, name: Sigur Rós, type: MusicArtist}, "
+                                        "{id: b, name: SIGUR RÓS, type: MusicArtist}, {id: c, name: Sigur Rós, type: Genre}]"))
+    assert "is also the name of 'a'" in str(info.value) and "items[1].name" in str(info.value)
+    assert "items[2]" not in str(info.value)        # another type may share the name

@@ -50,7 +50,7 @@ def test_round_trip(tmp_path):
     assert back == m
     assert back.images[TAG].derivatives == tuple(f.derivative for f in m.images[TAG].files)
     data = json.loads((tmp_path / layout.MANIFEST).read_text())
-    assert list(data) == ["version", "negotiate_format", "images", "owners", "podcast", "failed", "ids"]
+    assert list(data) == ["version", "negotiate_format", "images", "owners", "podcast", "failed", "ids", "names"]
     assert data["version"] == manifest.MANIFEST_VERSION
     assert data["images"][TAG]["derivatives"][1]["decoration"] == {"percent_played": 50,
                                                                    "background_color": [1, 2, 3, 255]}

@@ -16,7 +16,7 @@ from pipeline.serve.routes import CONVERTERS, ROUTES, MethodNotAllowed, Route, f
 TAG = "0123456789abcdef0123456789abcdef"
 UUID = "12345678-1234-1234-1234-123456789abc"
 SAMPLES = {"id": "abc", "image_type": "Primary", "index": "2", "raw": "0", "uuid": UUID, "tag": TAG,
-           "store_name": "x.jpg"}
+           "store_name": "x.jpg", "name": "AC DC"}
 
 
 # --- the table is complete ------------------------------------------------------------------------
@@ -90,14 +90,15 @@ def test_art19_id_error_only_for_its_own_length():
 
 
 def test_a_new_route_is_one_entry():
-    extra = Route("emby_object", "/emby/{kind:Items|Users}/{owner_id:id}", ObjectRequest, "object_answer",
+    # (/emby itself is a prefix split_path strips, issue 9: the example uses another literal)
+    extra = Route("extra_object", "/extra/{kind:Items|Users}/{owner_id:id}", ObjectRequest, "object_answer",
                   form="object")
     table = (*ROUTES, extra)
-    route, parsed = match("/EMBY/items/abc", [], routes=table)
+    route, parsed = match("/EXTRA/items/abc", [], routes=table)
     assert route is extra and parsed == ObjectRequest("Items", "abc")
     decision = route_decision(table)
-    assert ("emby_object", "object") in decision["forms"]
-    assert any(v == "OK emby_object" for _, v in decision["entries"])
+    assert ("extra_object", "object") in decision["forms"]
+    assert any(v == "OK extra_object" for _, v in decision["entries"])
 
 
 def test_method_not_allowed_names_the_route_methods():
@@ -190,3 +191,33 @@ def test_nginx_decision_agrees_with_match_on_random_paths():
             assert nginx.decide(parts) == python_decision(parts), parts
             checked += 1
     assert checked > 4000
+
+
+@pytest.mark.parametrize("path", ["/emby/Items/abc", "/EMBY/items/abc", "/mediabrowser/Items/abc",
+                                  "/MediaBrowser//Items/abc/"])
+def test_emby_and_mediabrowser_prefixes_are_stripped(path):
+    """Issue 9: Jellyfin strips a leading /emby or /mediabrowser (Emby's apiclient.js adds it)."""
+    route, parsed = match(path, [])
+    assert route.name == "object" and parsed == ObjectRequest("Items", "abc")
+
+
+def test_a_prefix_is_a_whole_segment_and_only_leading():
+    with pytest.raises(NotFound):
+        match("/embyItems/abc", [])
+    with pytest.raises(NotFound):
+        match("/emby/emby/Items/abc", [])
+
+
+@pytest.mark.parametrize("path, kind, name, image_type, index", [
+    ("/Artists/Sigur Rós/Images/Primary/0", "Artists", "Sigur Rós", "Primary", 0),
+    ("/artists/AC/DC/images/backdrop/1", "Artists", "AC/DC", "Backdrop", 1),
+    ("/emby/Genres/Science Fiction & Fantasy/Images/Primary", "Genres", "Science Fiction & Fantasy", "Primary", 0),
+    ("/MusicGenres/a/b/c/Images/Thumb", "MusicGenres", "a/b/c", "Thumb", 0),
+    ("/Persons/Jasper Roks/Images/Primary", "Persons", "Jasper Roks", "Primary", 0),
+    ("/studios/100% Pure/Images/Logo", "Studios", "100% Pure", "Logo", 0),
+])
+def test_named_item_routes_keep_the_name_whole(path, kind, name, image_type, index):
+    route, parsed = match(path, [("maxWidth", "300")])
+    assert route.name in ("named4", "named5")
+    assert (parsed.kind, parsed.owner_id, parsed.image_type, parsed.index) == (kind, name, image_type, index)
+    assert parsed.size.maxWidth == 300

@@ -48,7 +48,7 @@ from PIL import Image
 from pipeline.art19.crop import CropData, validate
 from pipeline.imaging.decode import upright_size
 from pipeline.errors import CatalogError, CatalogErrors
-from pipeline.model.ids import canonical_guid, derived_guid
+from pipeline.model.ids import NAMED_COLLECTIONS, canonical_guid, derived_guid, name_key
 from pipeline.model.imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
 from pipeline.art19.jsonapi import BUCKET_TYPES, canonical_uuid
 from pipeline.catalog.settings import Settings, SettingsError, parse_settings
@@ -60,7 +60,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser: ~1
 #: Item types the catalog accepts (Jellyfin's ``BaseItemKind`` values a library uses).
 ITEM_TYPES = (
     "AggregateFolder", "Audio", "AudioBook", "BoxSet", "Book", "Channel", "CollectionFolder",
-    "Episode", "Folder", "Genre", "MusicAlbum", "MusicArtist", "MusicVideo", "Movie", "Person",
+    "Episode", "Folder", "Genre", "MusicAlbum", "MusicArtist", "MusicGenre", "MusicVideo", "Movie", "Person",
     "Photo", "PhotoAlbum", "Playlist", "Program", "Season", "Series", "Studio", "Trailer",
     "TvChannel", "Video",
 )
@@ -410,6 +410,7 @@ def load_catalog(catalog_path: str | Path) -> Library:
     items = _owners(check, data, "items", root)
     users = _owners(check, data, "users", root)
     _check_parents(check, items)
+    _check_names(check, items)
     user_data = _user_data(check, data.get("user_data"), items, users)
     podcast = _podcast_images(check, data.get("podcast_images"), root, items, users)
     if check.errors:
@@ -697,6 +698,19 @@ def _source(check: _Checker, rel: Any, path: tuple, root: Path) -> Path | None:
         check.fail(path, f"file not found: {rel}")
         return None
     return resolved
+
+
+def _check_names(check: _Checker, items: dict[str, Owner]):
+    """Named-item routes (``/Artists/{name}/…``) find MusicArtist, Genre, MusicGenre, Person and
+    Studio items by name, case-insensitively (``ids.name_key``): such names must be unique."""
+    seen: dict[tuple[str, str], str] = {}
+    for item in items.values():
+        if item.type in NAMED_COLLECTIONS.values():
+            key = (item.type, name_key(item.name))
+            if key in seen:
+                check.fail(("items", item.position, "name"), f"{item.type} name {item.name!r} is also the "
+                                                            f"name of {seen[key]!r} (names match case-insensitively)")
+            seen.setdefault(key, item.id)
 
 
 def _check_parents(check: _Checker, items: dict[str, Owner]):

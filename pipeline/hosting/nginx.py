@@ -42,8 +42,10 @@ stand-alone ``nginx.conf`` around the block, for tests and local runs).
 from __future__ import annotations
 
 import bisect
+import json
 import random
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -374,6 +376,7 @@ class HostingTables:
     format_names: dict[str, str]                      # lowercase request value → API name
     type_names: dict[str, str]                        # lowercase request value → ImageType
     case_collisions: list[str] = field(default_factory=list)
+    named: dict[str, str] = field(default_factory=dict)  # "artists/{name spelling}" → item id
 
 
 class _Chooser:
@@ -614,7 +617,27 @@ def build_tables(output: str | Path, seed: int = 0) -> HostingTables:
                 objects[f"Users/{owner_id}/Items/{item_id}"] = rel
     objects = {k: v for k, v in objects.items() if (output / v).is_file()}
     return HostingTables(output, images, slots, owners, objects, dict(index.store),
-                         dict(sorted(FORMAT_NAMES.items())), _type_names(), collisions)
+                         dict(sorted(FORMAT_NAMES.items())), _type_names(), collisions,
+                         _named_spellings(output, index))
+
+
+def _named_spellings(output: Path, index: Index) -> dict[str, str]:
+    """``"{collection}/{name}"`` → item id for the named-item routes, in the spellings nginx can
+    match: its map lowercases ASCII only, so each name is listed as written, lower-cased,
+    upper-cased, title-cased and case-folded (``ids.name_key``); another mix of non-ASCII case
+    is a documented exception (docs/hosting.md)."""
+    out: dict[str, str] = {}
+    for collection, by_key in sorted(index.names.items()):
+        for key, item_id in sorted(by_key.items()):
+            try:
+                name = json.loads((output / layout.object_file("Items", item_id)).read_bytes())["Name"]
+            except (OSError, ValueError, KeyError):
+                name = key
+            for spelling in (name, name.lower(), name.upper(), name.title(), key, key.upper()):
+                for form in {unicodedata.normalize("NFC", spelling), unicodedata.normalize("NFD", spelling)}:
+                    spelled = f"{collection}/{form}".encode().lower().decode()    # ASCII only, as nginx
+                    out.setdefault(spelled, item_id)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,13 +657,15 @@ def _map_entries(tables: HostingTables) -> dict[str, list[tuple[str, str]]]:
     """Generated entries of the data maps, by map name (see the template)."""
     m: dict[str, list[tuple[str, str]]] = {k: [] for k in (
         "slot", "owner", "object", "eff", "fmt_err", "qclass", "answer", "tag", "store", "fmt_name",
-        "type_name", "bytes", "box_width", "box_height", "box_answer", "box_exact",
+        "type_name", "bytes", "box_width", "box_height", "box_answer", "box_exact", "named",
         *(f"rank_{p.lower()}" for p in SIZE_PARAMETERS))}
     for key, image_key in sorted(tables.slots.items()):
         m["slot"].append((key, image_key))
     for kind, ids in sorted(tables.owners.items()):
         for low, canonical in sorted(ids.items()):
             m["owner"].append((f"{kind}/{low}", canonical))
+    for spelling, item_id in sorted(tables.named.items()):
+        m["named"].append((spelling, item_id))
     for key, rel in sorted(tables.objects.items()):
         m["object"].append((key, rel))
     served = set(tables.objects.values()) | {a[0] for t in tables.images.values()

@@ -10,7 +10,9 @@ Requests may spell a GUID as ASP.NET's ``Guid`` binder reads it: 32 hex digits, 
 catalog id stays an alias (serve.py and the nginx config resolve both).
 """
 
+import hashlib
 import re
+import unicodedata
 import uuid
 
 #: Fixed namespace of derived GUIDs. Never change it: every published id depends on it.
@@ -42,3 +44,31 @@ def canonical_guid(text: str) -> str | None:
 def dashed(guid: str) -> str:
     """A 32-hex GUID in the 8-4-4-4-12 form (``UUID.toString()`` of Java/Kotlin)."""
     return str(uuid.UUID(hex=guid))
+
+
+# --- named items (seed 002 "Named Item Images"; Jellyfin's ImageController) -------------------
+
+#: URL collection of named-item images → the catalog item type it names.
+NAMED_COLLECTIONS = {"Artists": "MusicArtist", "Genres": "Genre", "MusicGenres": "MusicGenre",
+                     "Persons": "Person", "Studios": "Studio"}
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+_SAFE_MAX = 200    # bytes of a safe name before it is shortened (file names: 255 bytes)
+
+
+def name_key(name: str) -> str:
+    """How names are matched (case-insensitively, as Jellyfin's ``GetItemByName``): Unicode NFC,
+    ``casefold``, NFC again, so ``Sigur Rós``, ``SIGUR RÓS`` and the decomposed spelling are one
+    name. Idempotent."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe, case-folded form of a name for static hosting: ``name_key``, then every
+    UTF-8 byte outside ``a-z 0-9 _ -`` as ``%XX`` (so ``/``, ``.``, ``..``, ``%``, NUL, ``&``
+    and spaces can never form a path), shortened past 200 bytes with ``~`` and 8 hex digits of
+    its MD5. ``safe_name("AC/DC & Co.")`` → ``"ac%2Fdc%20%26%20co%2E"``. Never empty."""
+    out = "".join(chr(b) if chr(b) in _SAFE else f"%{b:02X}" for b in name_key(name).encode())
+    if len(out) > _SAFE_MAX or not out:
+        out = out[:_SAFE_MAX] + "~" + hashlib.md5(out.encode()).hexdigest()[:8]
+    return out

@@ -17,6 +17,8 @@ Items/{id}/Images/index.json                   ImageInfo[]          (GET /Items/
 Items/{id}/Images/{Type}/{index}/{tag}/{Format}/{maxWidth}/{maxHeight}/0/0
                                                legacy path form, a hard link to a derivative
 Users/{id}/index.json                          UserDto              (GET /Users/{id})
+{Artists|Genres|MusicGenres|Persons|Studios}/{safe name}/index.json
+                                               a named item's BaseItemDto (GET /Artists/{name} …)
 Users/{uid}/Items/{id}/index.json              BaseItemDto + UserData (GET /Users/{uid}/Items/{id})
 images/{tag}/{style}.{ext}                     an ART19 media asset (podcast image style)
 art19/images/{id}.json                         JSON:API image document (GET /images/{id})
@@ -29,6 +31,7 @@ art19/feeds/Series/{id}.xml                    <podcast:image>/<itunes:image> li
 from pathlib import Path, PurePosixPath
 
 from pipeline.model.formats import FORMATS
+from pipeline.model.ids import safe_name
 
 MANIFEST = "manifest.json"
 REPORT = "index.html"      # the build report (pipeline.outputs.report)
@@ -60,6 +63,12 @@ def original_file(tag: str, format: str) -> str:
 def object_file(kind: str, owner_id: str) -> str:
     """``Items/{id}/index.json`` or ``Users/{id}/index.json``: the item or user object."""
     return f"{kind}/{owner_id}/{OBJECT_FILE}"
+
+
+def named_object_file(collection: str, name: str) -> str:
+    """``{Collection}/{safe name}/index.json``: a named item's object (``GET /Artists/{name}``
+    …) at a path safe for any name (``ids.safe_name``: case-folded, percent-escaped)."""
+    return f"{collection}/{safe_name(name)}/{OBJECT_FILE}"
 
 
 def user_item_file(user_id: str, item_id: str) -> str:

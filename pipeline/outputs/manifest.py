@@ -18,10 +18,12 @@ Shape (``version`` 1; keys in this order, compact JSON)::
      "podcast": {"images": {id: ART19 image resource}, "media_assets": {id: {"resource", "file"}},
                  "feeds": {"Series/{id}": feed file}},
      "failed": [{"source": catalog path, "error": reason}],
-     "ids": {"Items": {guid: id}, "Users": {…}}}
+     "ids": {"Items": {guid: id}, "Users": {…}},
+     "names": {"Artists"|"Genres"|"MusicGenres"|"Persons"|"Studios": {name key: item id}}}
 
 Widths and heights are upright pixels, ``bytes`` the file's size. ``ids`` maps each owner's
-published GUID (32 lowercase hex, ``pipeline.model.ids``) to its catalog id (absent: none). ``read`` checks the version and
+published GUID (32 lowercase hex, ``pipeline.model.ids``) to its catalog id (absent: none);
+``names`` the named items (``ids.name_key`` of their name) of each named-image collection. ``read`` checks the version and
 every field it uses, and raises ``ManifestError`` naming the file and the field.
 """
 
@@ -36,6 +38,7 @@ from pipeline.model import layout
 from pipeline.model.decoration import Decoration
 from pipeline.model.derivative import Derivative
 from pipeline.model.formats import FORMATS
+from pipeline.model.ids import NAMED_COLLECTIONS
 from pipeline.model.imagetypes import IMAGE_TYPES
 from pipeline.store.atomic import write_if_changed
 
@@ -119,6 +122,7 @@ class Manifest:
     podcast: Podcast = field(default_factory=Podcast)
     failed: tuple[FailedSource, ...] = ()
     ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def published_files(self) -> set[str]:
         """Every file (path under the output folder) this build publishes: derivatives, the
@@ -137,6 +141,8 @@ class Manifest:
         for user_id in self.owners.get("Users", {}):
             files.add(layout.object_file("Users", user_id))
             files.update(layout.user_item_file(user_id, item_id) for item_id in items)
+        files.update(layout.named_object_file(collection, key)
+                     for collection, by_name in self.names.items() for key in by_name)
         return files
 
     def to_json(self) -> dict:
@@ -162,7 +168,8 @@ class Manifest:
                    "feeds": self.podcast.feeds}
         return {"version": MANIFEST_VERSION, "negotiate_format": self.negotiate_format,
                 "images": images, "owners": self.owners, "podcast": podcast,
-                "failed": [{"source": f.source, "error": f.error} for f in self.failed], "ids": self.ids}
+                "failed": [{"source": f.source, "error": f.error} for f in self.failed], "ids": self.ids,
+                "names": self.names}
 
 
 def dumps(value) -> bytes:
@@ -271,7 +278,14 @@ def _parse(value) -> Manifest:
         _check(entry, dict, where)
         failed.append(FailedSource(_field(entry, "source", str, where), _field(entry, "error", str, where)))
     ids = _ids(_field(value, "ids", dict, "", default={}), owners)
-    return Manifest(images, owners, negotiate, podcast, tuple(failed), ids)
+    names = _field(value, "names", dict, "", default={})
+    for collection, by_name in names.items():
+        if collection not in NAMED_COLLECTIONS:
+            raise _Bad(f"names.{collection}", f"not a named-item collection ({', '.join(NAMED_COLLECTIONS)})")
+        for key, owner_id in _check(by_name, dict, f"names.{collection}").items():
+            if _check(owner_id, str, f"names.{collection}.{key}") not in owners["Items"]:
+                raise _Bad(f"names.{collection}.{key}", f"{owner_id!r} is not in owners.Items")
+    return Manifest(images, owners, negotiate, podcast, tuple(failed), ids, names)
 
 
 def _ids(ids: dict, owners: dict) -> dict:

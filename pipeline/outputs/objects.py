@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline.art19.documents import document_files, podcast_documents
 from pipeline.art19.jsonapi import single_document
 from pipeline.model import layout
+from pipeline.model.ids import NAMED_COLLECTIONS, name_key
 from pipeline.model.imagetypes import IMAGE_TYPES
 from pipeline.outputs import manifest as manifest_file
 from pipeline.outputs.dto import image_infos, item_dto, user_dto, user_item_dto
@@ -31,6 +32,7 @@ def object_files(plan: BuildPlan) -> list[str]:
     files += [layout.image_infos_file(i) for i in lib.items]
     files += [layout.object_file("Users", u) for u in lib.users]
     files += [layout.user_item_file(u, i) for u in lib.users for i in lib.items]
+    files += [layout.named_object_file(c, k) for c, names in named_items(plan).items() for k in names]
     files += legacy_paths(plan)
     files += document_files(plan)
     return list(dict.fromkeys(files)) + [layout.MANIFEST]
@@ -58,7 +60,18 @@ def manifest(plan: BuildPlan, podcast: dict, facts: TagFacts) -> Manifest:
     ids = {"Items": {i.guid: i.id for i in plan.library.items.values()},
            "Users": {u.guid: u.id for u in plan.library.users.values()}}
     return Manifest(images, owners, plan.library.settings.negotiate_format, documents,
-                    tuple(FailedSource(s, e) for s, e in sorted(plan.failed.items())), ids)
+                    tuple(FailedSource(s, e) for s, e in sorted(plan.failed.items())), ids, named_items(plan))
+
+
+def named_items(plan: BuildPlan) -> dict[str, dict[str, str]]:
+    """Collection (``Artists`` …) → {``ids.name_key`` of the name: catalog id} of the items the
+    named-image routes find (``ids.NAMED_COLLECTIONS``); names are unique (catalog check)."""
+    types = {t: c for c, t in NAMED_COLLECTIONS.items()}
+    names: dict[str, dict[str, str]] = {}
+    for item in plan.library.items.values():
+        if item.type in types:
+            names.setdefault(types[item.type], {})[name_key(item.name)] = item.id
+    return names
 
 
 def write_objects(plan: BuildPlan, output: str | Path) -> dict:
@@ -80,6 +93,9 @@ def write_objects(plan: BuildPlan, output: str | Path) -> dict:
     for item in plan.library.items.values():
         put(layout.object_file("Items", item.id), dumps(item_dto(plan, item)))
         put(layout.image_infos_file(item.id), dumps(image_infos(plan, item)))
+    for collection, names in named_items(plan).items():
+        for key, item_id in names.items():
+            put(layout.named_object_file(collection, key), dumps(item_dto(plan, plan.library.items[item_id])))
     for user in plan.library.users.values():
         put(layout.object_file("Users", user.id), dumps(user_dto(plan, user)))
         for item in plan.library.items.values():

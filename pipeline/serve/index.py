@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline.model import layout
 from pipeline.model.formats import FORMATS
-from pipeline.model.ids import canonical_guid
+from pipeline.model.ids import NAMED_COLLECTIONS, canonical_guid, name_key
 from pipeline.outputs import manifest as manifest_file
 from pipeline.outputs.manifest import ImageEntry
 from pipeline.serve.request import NotFound
@@ -41,11 +41,19 @@ class Index:
         self.store.update({a.file: a.resource["attributes"]["content_type"] for a in assets.values()})
         self.lower_ids = {kind: {i.lower(): i for i in ids} for kind, ids in self.owners.items()}
         self.guids: dict[str, dict[str, str]] = data.ids     # kind → published GUID → catalog id
+        self.names: dict[str, dict[str, str]] = data.names   # Artists … → name key → catalog id
 
     def owner(self, kind: str, owner_id: str) -> tuple[str, dict[str, list[str]]]:
         """(catalog id, {ImageType: [tag…]}) of an owner named by its published GUID
         (``ids.canonical_guid``: 32 hex digits or dashed, any case) or by its catalog id
-        (exactly, else case-insensitively). Raises ``NotFound``."""
+        (exactly, else case-insensitively); for a named-image collection (``Artists`` …,
+        ``ids.NAMED_COLLECTIONS``) ``owner_id`` is the name, matched by ``ids.name_key``.
+        Raises ``NotFound``."""
+        if kind in NAMED_COLLECTIONS:    # /Artists/{name}/Images/…: the item of that name
+            found = self.names.get(kind, {}).get(name_key(owner_id))
+            if found is None:
+                raise NotFound(f"no such {NAMED_COLLECTIONS[kind]}: {owner_id}")
+            return found, self.owners["Items"][found]
         owners = self.owners.get(kind, {})
         guid = canonical_guid(owner_id)
         if guid is not None and guid in self.guids.get(kind, {}):

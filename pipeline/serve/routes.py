@@ -48,6 +48,7 @@ CONVERTERS: dict[str, Callable[[str], object]] = {
     "image_type": rq.image_type,    # ImageType in any case (ChapterImage = Chapter) else 404
     "index": rq.image_index,        # non-negative integer else 400 naming imageIndex
     "raw": str,                     # any text, checked by the request builder (legacy form)
+    "name": str,                    # a named item's name, any text (matched by serve.index)
     "uuid": rq.art19_id,            # canonical UUID else JSON:API 400
     "tag": rq.store_tag,            # 32 lowercase hex digits else 404
     "store_name": rq.store_name,    # a file name of the content store else 404
@@ -188,6 +189,12 @@ ROUTES: tuple[Route, ...] = (
           "image_answer"),
     Route("image5", "/{kind:Items|Users}/{owner_id:id}/Images/{image_type:image_type}/{index:index}",
           ImageRequest, "image_answer"),
+    # named-item images (seed 002; Jellyfin's ImageController): the item of that type and name.
+    # nginx answers them after rewriting a known name to its /Items/{id} path (hosting/nginx.py).
+    Route("named4", "/{kind:Artists|Genres|MusicGenres|Persons|Studios}/{owner_id:name}/Images"
+          "/{image_type:image_type}", ImageRequest, "image_answer", form="image4", static=False),
+    Route("named5", "/{kind:Artists|Genres|MusicGenres|Persons|Studios}/{owner_id:name}/Images"
+          "/{image_type:image_type}/{index:index}", ImageRequest, "image_answer", form="image5", static=False),
     Route("legacy", "/{kind:Items}/{owner_id:id}/Images/{image_type:image_type}/{index:index}/{tag:raw}"
           "/{format:raw}/{max_width:raw}/{max_height:raw}/{percent_played:raw}/{unplayed_count:raw}",
           ImageRequest, "image_answer"),
@@ -217,12 +224,29 @@ ROUTES: tuple[Route, ...] = (
 METHODS: tuple[str, ...] = tuple(dict.fromkeys(m for r in ROUTES for m in r.methods))
 
 
+#: Leading segments Jellyfin strips before routing (LegacyEmbyRouteRewriteMiddleware, until
+#: 10.11): Emby's apiclient.js prefixes every URL with ``/emby``. Matched as a whole segment.
+PREFIXES = ("emby", "mediabrowser")
+
+#: First segments of the named-item routes, lower-cased.
+NAMED = ("artists", "genres", "musicgenres", "persons", "studios")
+
+
 def split_path(path: str) -> list[str]:
-    """The non-empty segments of a decoded path; raises ``NotFound`` for a traversal segment
-    (``.``, ``..``), a backslash or NUL, or a decoded slash inside a segment."""
+    """The non-empty segments of a decoded path, without a leading ``/emby`` or
+    ``/mediabrowser`` (``PREFIXES``); raises ``NotFound`` for a traversal segment (``.``,
+    ``..``), a backslash or NUL. A named-item path keeps its name as one segment even when
+    the name held an encoded ``/`` (``/Artists/AC%2FDC/Images/Primary``: the name runs to the
+    last ``Images`` followed by one or two segments)."""
     parts = [p for p in path.split("/") if p != ""]   # the WSGI path is decoded already: once only
-    if any("/" in p or "\\" in p or "\0" in p or p in (".", "..") for p in parts):
+    if any("\\" in p or "\0" in p or p in (".", "..") for p in parts):
         raise NotFound("no such resource")
+    if parts and parts[0].lower() in PREFIXES:
+        parts = parts[1:]
+    if len(parts) > 4 and parts[0].lower() in NAMED:
+        for k in (len(parts) - 2, len(parts) - 3):
+            if k > 1 and parts[k].lower() == "images":
+                return [parts[0], "/".join(parts[1:k]), *parts[k:]]
     return parts
 
 
