@@ -65,8 +65,8 @@ def test_catalog_guid_key_any_spelling_else_derived(tmp_path):
     ("[{id: a, name: A, type: Movie, guid: nope}]", "guid must be a GUID"),
     (f"[{{id: a, name: A, type: Movie, guid: {GUID}}}, {{id: b, name: B, type: Movie, guid: '{dashed(GUID)}'}}]",
      "is also the guid of 'a'"),
-    ("[{id: a, name: A, type: Movie, index_number: -1}]", "index_number: must be an integer 0–"),
-    ("[{id: a, name: A, type: Movie, parent_index_number: x}]", "parent_index_number: must be an integer 0–"),
+    ("[{id: a, name: A, type: Movie, index_number: -1}]", "index_number: must be an integer"),
+    ("[{id: a, name: A, type: Movie, parent_index_number: x}]", "parent_index_number: must be an integer"),
 ])
 def test_catalog_guid_and_index_errors_name_the_field(tmp_path, items, message):
     with pytest.raises(CatalogErrors) as info:
