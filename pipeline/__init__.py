@@ -7,7 +7,8 @@ Packages by role (docs/design.md has the diagram and the import rules):
   (``Derivative``), ``layout`` (the one place that maps files and URLs to paths under ``output/``),
   ``http`` (Cache-Control and media-type values serve.py, nginx and the bucket share).
 - ``catalog``: load and validate ``catalog.yaml`` (``loader``) and its ``settings``; ``scan`` writes
-  it from a media folder (``doit scan``).
+  it from a media folder (``doit scan``); ``edit`` changes it durably for the write routes
+  (round trip, validated, fsynced, locked across processes; content-addressed uploads).
 - ``plan``: pure planning: ``probe`` (source facts, cached), ``planner`` (derivatives per source,
   tags, the ``BuildPlan``), ``inheritance`` (parent images), ``assemble`` (the one way a plan is
   put together, before rendering and again with the render records).
@@ -21,8 +22,11 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``hosting``: ``nginx``, the server block answering serve.py's routes from the same tables.
 - ``serve``: the read side: ``routes`` (the route table), ``request`` (typed requests, their
   converters and builders), ``selection``, ``index`` (the manifest loaded into lookups; also read
-  by ``hosting``), ``app`` (WSGI).
-  It imports no ``imaging`` and no ``plan``.
+  by ``hosting``), ``app`` (WSGI); the write half: ``auth`` (tokens as Jellyfin reads them),
+  ``writes`` (upload, delete, reorder, user and remote images), ``builds`` (one coalesced build
+  at a time across worker processes).
+  It imports no ``imaging`` and no ``plan`` at module level (``writes`` imports ``catalog.edit``
+  and Pillow only when writes are enabled).
 - ``store``: writing files (``atomic``).
 - ``watch``: ``doit watch``, rebuild on every change of the catalog or a source.
 - ``templating``: the one Jinja setup (report, feeds, nginx).

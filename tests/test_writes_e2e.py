@@ -362,3 +362,18 @@ def test_doit_prune_removes_uploads_no_entry_names(site):
     assert current in left
     status, body = site.request("GET", "/Items/movie/Images/Primary", token=None)
     assert status == 200 and body == small_jpeg(11)
+
+
+def test_a_catalog_broken_by_hand_refuses_writes_and_is_left_as_is(site):
+    good = site.catalog.read_bytes()
+    broken = good.replace(b"users:\n", b"  - {id: extra, name: Extra, type: Movie, images: {Primary: media/missing.jpg}}\nusers:\n")
+    site.catalog.write_bytes(broken)
+    try:
+        status, body = site.upload("/Items/show/Images/Backdrop", small_jpeg(12))
+        assert status == 500
+        assert b"items[2].images.Primary: file not found: media/missing.jpg" in body
+        assert site.catalog.read_bytes() == broken
+    finally:
+        site.catalog.write_bytes(good)
+    status, body = site.upload("/Items/show/Images/Backdrop", small_jpeg(12))
+    assert status == 204, body

@@ -238,10 +238,19 @@ class Writes:
                 self._cached = (key, self._load_catalog(self.editor.path))
             return self._cached[1]
 
+    def _library(self):
+        """``library()`` for a request: a catalog broken on disk (by hand) is a 500 that names
+        its errors; no write is made until it is fixed."""
+        from pipeline.errors import CatalogErrors
+        try:
+            return self.library()
+        except CatalogErrors as exc:
+            raise HttpError(500, f"the catalog on disk has errors; fix them first:\n{exc}") from None
+
     def owner_id(self, kind: str, owner_id: str) -> str:
         """The catalog id an URL id names: a published GUID (any spelling ``ids.canonical_guid``
         reads), else the catalog id (exact, else case-insensitive); 404 when none."""
-        library = self.library()
+        library = self._library()
         owners = library.items if kind == "Items" else library.users
         if owner_id in owners:
             return owner_id
@@ -360,7 +369,7 @@ class Writes:
         if not principal.admin and principal.user != user_id:
             raise HttpError(403, "User is not allowed to update the image.")
         if request.method == "DELETE":
-            if not self.library().users[user_id].images.get(image_type):
+            if not self._library().users[user_id].images.get(image_type):
                 return Response(status=204)
             edit = self.edit
             return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Users", user_id), image_type, 0))
@@ -375,7 +384,7 @@ class Writes:
         Each provider's images are ordered preferred language first, then English, then none,
         then by rating and votes (``OrderByLanguageDescending``); ``startIndex``/``limit``
         page after counting."""
-        item = self.library().items[self.owner_id("Items", owner)]
+        item = self._library().items[self.owner_id("Items", owner)]
         image_type = query.get("type")
         if image_type:
             image_type = parse_image_type(image_type)
@@ -407,7 +416,7 @@ class Writes:
     def remote_providers(self, owner: str) -> Response:
         """``GET /Items/{id}/RemoteImages/Providers``: ``[{Name, SupportedImages}]`` of the
         providers the item's ``remote_images`` names."""
-        item = self.library().items[self.owner_id("Items", owner)]
+        item = self._library().items[self.owner_id("Items", owner)]
         out = []
         for name in _distinct(r.provider for r in item.remote_images):
             types = _distinct(r.image_type for r in item.remote_images if r.provider.lower() == name.lower())
@@ -426,7 +435,7 @@ class Writes:
         url = query.get("imageurl")
         if not url:
             raise HttpError(400, "imageUrl is required")
-        if url not in {r.url for r in self.library().items[owner_id].remote_images}:
+        if url not in {r.url for r in self._library().items[owner_id].remote_images}:
             raise HttpError(404, f"{owner_id} lists no remote image with that URL")
         data = fetch_remote(url, self.remote_timeout, self.max_upload)
         extension = check_image(data, None)
