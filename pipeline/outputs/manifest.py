@@ -29,6 +29,7 @@ every field it uses, and raises ``ManifestError`` naming the file and the field.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -203,11 +204,19 @@ def read_stamped(output: str | Path) -> tuple[Manifest, int]:
         raise FileNotFoundError(f"{path} not found: build first (doit)") from None
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read: {exc.strerror}") from None
+    # The cyclic GC would scan the growing tree of records again and again (half the time of a
+    # large manifest); parsing makes no cycles, so it is paused while the file is read.
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        value = json.loads(data)
-    except ValueError as exc:   # also bad UTF-8
-        raise ManifestError(f"{path}: not JSON: {exc}") from None
-    return parse(value, str(path)), mtime_ns
+        try:
+            value = json.loads(data)
+        except ValueError as exc:   # also bad UTF-8
+            raise ManifestError(f"{path}: not JSON: {exc}") from None
+        return parse(value, str(path)), mtime_ns
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse(value, name: str = layout.MANIFEST) -> Manifest:
@@ -267,7 +276,8 @@ def _parse(value) -> Manifest:
     if version != MANIFEST_VERSION or isinstance(version, bool):
         raise _Bad("version", f"is {version!r}, this code reads version {MANIFEST_VERSION}; "
                               f"rebuild (doit) with this code")
-    images = {tag: _image(tag, image, f"images.{tag}")
+    decorations: dict = {}   # one Decoration per distinct JSON form (most files share a few)
+    images = {tag: _image(tag, image, f"images.{tag}", decorations)
               for tag, image in _field(value, "images", dict, "").items()}
     owners = _owners(_field(value, "owners", dict, ""), images)
     negotiate = _field(value, "negotiate_format", bool, "", default=False)
@@ -300,9 +310,9 @@ def _ids(ids: dict, owners: dict) -> dict:
     return ids
 
 
-def _image(tag: str, image, where: str) -> ImageEntry:
+def _image(tag: str, image, where: str, decorations: dict) -> ImageEntry:
     _check(image, dict, where)
-    files = tuple(_file(d, f"{where}.derivatives[{i}]")
+    files = tuple(_file(d, where, i, decorations)
                   for i, d in enumerate(_field(image, "derivatives", list, where)))
     entry = ImageEntry(tag, _field(image, "type", str, where), _field(image, "source", str, where, default=""),
                        _field(image, "width", int, where), _field(image, "height", int, where),
@@ -319,13 +329,47 @@ def _format(obj: dict, where: str) -> str:
     return fmt
 
 
-def _file(d, where: str) -> FileEntry:
-    _check(d, dict, where)
-    decoration = _field(d, "decoration", dict, where, default={})
+_ABSENT = object()
+_PLAIN = Decoration()
+
+
+def _file(d, image_where: str, i: int, decorations: dict) -> FileEntry:
+    """One derivative record. The common, well-formed case is checked in one expression (a
+    manifest has ~30 records per image); anything else goes through ``_checked_file``, which
+    names the field that is wrong."""
     try:
-        decoration = Decoration(**decoration)
+        file, width, height, fmt, quality, size = (d["file"], d["width"], d["height"], d["format"],
+                                                   d["quality"], d["bytes"])
+        original, keeps, raw = d.get("original", False), d.get("keeps_aspect", True), d.get("decoration", _ABSENT)
+    except (KeyError, TypeError, AttributeError):
+        return _checked_file(d, f"{image_where}.derivatives[{i}]")
+    if not (type(file) is str and type(width) is int and type(height) is int and type(fmt) is str
+            and fmt in FORMATS and (quality is None or type(quality) is int) and type(size) is int
+            and type(original) is bool and type(keeps) is bool):
+        return _checked_file(d, f"{image_where}.derivatives[{i}]")
+    if raw is _ABSENT:
+        decoration = _PLAIN
+    else:
+        try:
+            key = tuple(sorted((k, tuple(v) if type(v) is list else v) for k, v in raw.items()))
+            decoration = decorations[key]
+        except KeyError:
+            decoration = decorations[key] = _decoration(raw, f"{image_where}.derivatives[{i}]")
+        except (TypeError, AttributeError):   # not an object, or unhashable values
+            return _checked_file(d, f"{image_where}.derivatives[{i}]")
+    return FileEntry(Derivative(file, width, height, fmt, quality, original, keeps, decoration=decoration), size)
+
+
+def _decoration(raw, where: str) -> Decoration:
+    try:
+        return Decoration(**_check(raw, dict, f"{where}.decoration"))
     except (TypeError, ValueError) as exc:
         raise _Bad(f"{where}.decoration", str(exc)) from None
+
+
+def _checked_file(d, where: str) -> FileEntry:
+    _check(d, dict, where)
+    decoration = _decoration(d["decoration"], where) if "decoration" in d else _PLAIN
     derivative = Derivative(_field(d, "file", str, where), _field(d, "width", int, where),
                             _field(d, "height", int, where), _format(d, where),
                             _field(d, "quality", int, where, nullable=True),
