@@ -18,7 +18,9 @@ import argparse
 import math
 import os
 import resource
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from granian import Granian
@@ -26,6 +28,7 @@ from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 
 from pipeline.serve.app import App, load_credentials
+from pipeline.serve.ops import AccessLog
 
 ROOT = Path(__file__).resolve().parent
 
@@ -54,6 +57,13 @@ def main(argv=None) -> int:
     parser.add_argument("--art19-credentials", metavar="FILE",
                         help="YAML list of {credential, token, buckets} that may read the ART19 "
                              "routes (/images, /media_assets); without it they are open")
+    parser.add_argument("--access-log", choices=AccessLog.FORMATS,
+                        help="log every request: combined (Apache/nginx) or json (one object a line)")
+    parser.add_argument("--access-log-file", metavar="FILE",
+                        help="append the access log to FILE (default: standard output)")
+    parser.add_argument("--wait-for-build", action="store_true",
+                        help="start before the first build: /health answers 503 (and other routes 503) "
+                             "until manifest.json exists")
     parser.add_argument("--catalog", metavar="FILE",
                         help="enable the write routes (upload, delete, reorder, remote images): each "
                              "write edits this catalog and rebuilds it into --output (needs --auth)")
@@ -76,6 +86,7 @@ def main(argv=None) -> int:
                           PIPELINE_MAX_UPLOAD=str(int(args.max_upload_mb * 1024 * 1024)),
                           PIPELINE_REMOTE_TIMEOUT=str(args.remote_timeout),
                           PIPELINE_PUBLISH="1" if args.publish else "")
+    metrics_dir = prepare_metrics_dir()   # before anything imports prometheus_client
     try:  # fail here, with a clear message, rather than in every worker
         if args.art19_credentials:
             load_credentials(args.art19_credentials)
@@ -92,10 +103,18 @@ def main(argv=None) -> int:
                 raise ValueError(f"catalog has errors:\n{exc}") from None
             except BuildFailed as exc:
                 print(f"serve.py: warning: {exc}", file=sys.stderr)
-        App(args.output)
-    except (FileNotFoundError, ValueError) as exc:
+        if not (args.wait_for_build and not (Path(args.output) / "manifest.json").is_file()):
+            App(args.output)
+        if args.access_log_file:
+            open(args.access_log_file, "a").close()
+    except (FileNotFoundError, ValueError, OSError) as exc:
         print(f"serve.py: {exc}", file=sys.stderr)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         return 2
+    os.environ["PIPELINE_ACCESS_LOG"] = args.access_log or ""
+    os.environ["PIPELINE_ACCESS_LOG_FILE"] = str(Path(args.access_log_file).resolve()) if args.access_log_file else ""
+    os.environ["PIPELINE_WAIT_FOR_BUILD"] = "1" if args.wait_for_build else ""
     os.environ["PIPELINE_OUTPUT"] = str(Path(args.output).resolve())
     os.environ["PIPELINE_STRICT_DECORATIONS"] = "1" if args.strict_decorations else ""
     os.environ["PIPELINE_ART19_CREDENTIALS"] = str(Path(args.art19_credentials).resolve()) if args.art19_credentials else ""
@@ -107,6 +126,8 @@ def main(argv=None) -> int:
             blocking_threads=args.threads, backpressure=per_worker, log_access=False,
             http=HTTPModes.http1,   # "auto" waits for the first bytes before any timeout runs
             http1_settings=HTTP1Settings(header_read_timeout=max(1, round(args.header_timeout * 1000)))).serve()
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -120,6 +141,23 @@ def connections_per_worker(wanted: int, workers: int) -> int:
         soft = share + 256 if hard == resource.RLIM_INFINITY else min(share + 256, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     return share if soft == resource.RLIM_INFINITY else max(1, min(share, soft - 256))
+
+
+def prepare_metrics_dir() -> str | None:
+    """Point prometheus-client's multiprocess mode at a folder every worker writes its samples
+    to (``/metrics`` sums them): a fresh temporary one, removed at exit, unless the operator set
+    ``PROMETHEUS_MULTIPROC_DIR`` (then its old samples are removed, as prometheus-client asks).
+    Returns the folder to remove at exit, or None."""
+    own = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if own:
+        os.makedirs(own, exist_ok=True)
+        for name in os.listdir(own):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(own, name))
+        return None
+    folder = tempfile.mkdtemp(prefix="serve-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 if __name__ == "__main__":

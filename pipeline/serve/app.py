@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
 from pipeline.model import layout
+from pipeline.serve.ops import AccessLog, Operations, WaitingApp, health_response, metrics_response
 from pipeline.model.formats import FORMATS
 from pipeline.model.http import IMMUTABLE, JSON_TYPE, REVALIDATE
 from pipeline.art19.jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, auth_error, check_credentials, \
@@ -94,7 +95,8 @@ class App:
     """
 
     def __init__(self, output: str | Path, reload_interval: float = 0.5, strict_decorations: bool = False,
-                 art19_credentials: list[dict] | None = None, writes: Writes | None = None):
+                 art19_credentials: list[dict] | None = None, writes: Writes | None = None,
+                 access_log: AccessLog | None = None):
         self.strict_decorations = strict_decorations
         self.writes = writes    # the write routes (pipeline.serve.writes), or None: read-only
         self.credentials = art19_credentials
@@ -102,6 +104,7 @@ class App:
         if not (self.output / layout.MANIFEST).is_file():
             raise FileNotFoundError(f"{self.output / layout.MANIFEST} not found: build first (doit)")
         self.indexes = IndexHolder(self.output, reload_interval)
+        self.ops = Operations(access_log)     # metrics, access log (pipeline.serve.ops)
         self._cache: dict = {}
         self._cache_index = None
         self._answers: dict = {}          # _answer_key -> (WSGI header list, file bytes)
@@ -109,15 +112,19 @@ class App:
         self._answers_bytes = 0
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         hit = self._answers.get(self._answer_key(environ))
         if hit is not None and self._answers_index is self.indexes.current():
             start_response("200 OK", hit[0])
+            self.ops.observe(environ, 200, hit[0], len(hit[1]), started, self._answers_index)
             return [hit[1]]
         request = Request(environ)
         try:
             response = self.dispatch(request)
         except HTTPException as exc:
             response = exc.get_response(environ)
+        length = response.content_length if environ.get("REQUEST_METHOD") != "HEAD" else 0
+        self.ops.observe(environ, response.status_code, response.headers, length, started, self.indexes.index)
         return response(environ, start_response)
 
     @staticmethod
@@ -296,6 +303,16 @@ class App:
         return allowed
 
     @route_handler
+    def health(self, request: Request, index: Index, route) -> Response:
+        """``GET /health``: 200 with the index's build time and image count (``ops``)."""
+        return health_response(index)
+
+    @route_handler
+    def metrics(self, request: Request, index: Index, route) -> Response:
+        """``GET /metrics``: Prometheus text format, summed over serve.py's workers (``ops``)."""
+        return metrics_response()
+
+    @route_handler
     def store_answer(self, request: Request, index: Index, route: StoreRequest) -> "Resolved":
         """A content-named file: immutable, whatever the query."""
         mime = index.store.get(route.file)
@@ -398,14 +415,21 @@ def load_credentials(path: str | Path) -> list[dict]:
     return out
 
 
-def app_from_environment() -> App:
-    """The ``App`` that serve.py's worker processes run, configured by environment variables:
+def app_from_environment():
+    """The WSGI app that serve.py's worker processes run, configured by environment variables:
     ``PIPELINE_OUTPUT`` (folder), ``PIPELINE_STRICT_DECORATIONS`` ("1" or empty),
-    ``PIPELINE_ART19_CREDENTIALS`` (credentials file or empty)."""
+    ``PIPELINE_ART19_CREDENTIALS`` (credentials file or empty), ``PIPELINE_ACCESS_LOG``
+    (``combined``/``json`` or empty) and ``PIPELINE_ACCESS_LOG_FILE``, ``PIPELINE_WAIT_FOR_BUILD``
+    ("1": start before the first build, answering 503 until ``manifest.json`` exists)."""
     credentials = os.environ.get("PIPELINE_ART19_CREDENTIALS")
     writes = writes_from_environment()
-    return App(os.environ["PIPELINE_OUTPUT"],
-               reload_interval=0 if writes else 0.5,   # writes: a 204 is visible to the next read
-               strict_decorations=os.environ.get("PIPELINE_STRICT_DECORATIONS") == "1",
-               art19_credentials=load_credentials(credentials) if credentials else None,
-               writes=writes)
+    output = Path(os.environ["PIPELINE_OUTPUT"])
+
+    def make() -> App:
+        return App(output, reload_interval=0 if writes else 0.5,   # writes: a 204 is visible to the next read
+                   strict_decorations=os.environ.get("PIPELINE_STRICT_DECORATIONS") == "1",
+                   art19_credentials=load_credentials(credentials) if credentials else None,
+                   writes=writes, access_log=AccessLog.from_environment())
+    if os.environ.get("PIPELINE_WAIT_FOR_BUILD") == "1" and not (output / layout.MANIFEST).is_file():
+        return WaitingApp(output / layout.MANIFEST, make)
+    return make()

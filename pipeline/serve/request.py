@@ -191,6 +191,14 @@ def _build_art19_single(fields: dict, query: dict, pairs: list) -> Art19Request:
     return Art19Request(fields["collection"], resource_id=fields["resource_id"])
 
 
+@dataclass(frozen=True)
+class OpsRequest:
+    """serve.py's own routes (``pipeline.serve.ops``): ``GET /health``, ``GET /metrics``;
+    ``name`` is the route's name."""
+
+    name: str
+
+
 def _build_store(fields: dict, query: dict, pairs: list) -> StoreRequest:
     return StoreRequest(layout.store_file(fields["tag"], fields["name"]))
 
@@ -210,6 +218,8 @@ BUILDERS = {
     "art19_single": _build_art19_single, "store": _build_store,
     **{f"write_{action}": _write_builder(action)
        for action in ("image", "index", "user", "remote_images", "remote_providers", "remote_download")},
+    "health": lambda fields, query, pairs: OpsRequest("health"),
+    "metrics": lambda fields, query, pairs: OpsRequest("metrics"),
 }
 
 

@@ -40,7 +40,8 @@ from typing import Callable
 from pipeline.art19.jsonapi import JsonApiError
 from pipeline.serve import request as rq
 from pipeline.serve.request import (Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest,
-                                    StoreRequest, WriteRequest, parse_query)
+                                    OpsRequest, StoreRequest, WriteRequest,
+                                    parse_query)
 
 #: Converters of typed segments: name → function (segment text → field value, or raises).
 CONVERTERS: dict[str, Callable[[str], object]] = {
@@ -218,6 +219,9 @@ ROUTES: tuple[Route, ...] = (
           ("remote_download", "/{kind:Items}/{owner_id:id}/RemoteImages/Download", "write_remote_download",
            ("POST",)),
       )),
+    # serve.py's operations (pipeline.serve.ops): not static, so nginx answers them 404
+    Route("health", "/health", OpsRequest, "health", static=False),
+    Route("metrics", "/metrics", OpsRequest, "metrics", static=False),
 )
 
 #: Every method some route answers (others: 405 before routing).
