@@ -18,11 +18,13 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``outputs``: what the build publishes: ``manifest`` (typed schema; write, read, version check),
   ``dto`` (BaseItemDto, ImageInfo, user objects), ``links`` (legacy path links), ``renders``
   (per-tag facts of the current renders), ``objects`` (the step that writes them all, manifest
-  last), ``report``, ``publish`` (S3).
+  last), ``report`` (with
+  ``charts``), ``publish`` (S3).
 - ``hosting``: ``nginx``, the server block answering serve.py's routes from the same tables.
 - ``serve``: the read side: ``routes`` (the route table), ``request`` (typed requests, their
   converters and builders), ``selection``, ``index`` (the manifest loaded into lookups; also read
-  by ``hosting``), ``app`` (WSGI); the write half: ``auth`` (tokens as Jellyfin reads them),
+  by ``hosting``), ``app`` (WSGI), ``ops`` (``/health``,
+  ``/metrics``, access log); the write half: ``auth`` (tokens as Jellyfin reads them),
   ``writes`` (upload, delete, reorder, user and remote images), ``builds`` (one coalesced build
   at a time across worker processes).
   It imports no ``imaging`` and no ``plan`` at module level (``writes`` imports ``catalog.edit``

@@ -117,9 +117,27 @@ def is_rendered(store: Store, job: RenderJob) -> bool:
         return False
 
 
+def record_render_time(job: RenderJob, seconds: float) -> None:
+    """Keep how long ``job`` took in ``.cache/render-times/{tag}.json`` (the report's chart),
+    when the store is a local folder; outside ``images/`` so published output stays
+    byte-identical. Never fails the render."""
+    folder = Path(job.store)
+    if not folder.is_dir():
+        return
+    from pipeline.outputs.charts import render_time_file
+    try:
+        atomic_write_bytes(folder / render_time_file(job.tag),
+                           json.dumps({"seconds": round(seconds, 4), "source": job.source.relpath}).encode())
+    except OSError:
+        pass
+
+
 def _run_job_action(job: RenderJob):
     try:
-        return run_job(job)
+        started = time.perf_counter()
+        values = run_job(job)
+        record_render_time(job, time.perf_counter() - started)
+        return values
     except SourceError as exc:
         from doit.exceptions import TaskFailed
         return TaskFailed(str(exc))
@@ -293,6 +311,8 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
             continue
         if rel in keep and TEMP_MARK not in path.name:
             continue
+        if rel.startswith("report/") and rel.endswith(".html") and TEMP_MARK not in path.name:
+            continue                                   # report pages (write_report removes stale ones)
         legacy = layout.legacy_owner_and_tag(rel)   # links live while their item and tag do
         if (legacy and legacy[0] in items and legacy[1] in live_tags
                 and TEMP_MARK not in path.name):

@@ -176,3 +176,128 @@ def test_chromium_check_notices_a_broken_image(built, tmp_path):
     expected = parser.images.count(thumb)            # the show's primary, also where inherited
     assert expected >= 1
     assert broken_count((copy / "index.html").as_uri(), tmp_path)[0] == str(expected)
+
+
+# --- charts, render times, pages (issue 15) ---------------------------------------------------
+
+def test_charts_are_inline_svg_with_the_builds_figures(built):
+    _, output = built
+    html = (output / "index.html").read_text()
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
+    for title in ("Bytes by ImageType and format", "Render time per source", "Ladder overshoot"):
+        assert title in html
+    for image_type in ("Primary", "Backdrop", "Logo"):
+        assert f">{image_type}</text>" in html
+    assert "card 228×342 q96" in html and "backdrop 1920 q80" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")   # nothing fetched
+
+
+def test_render_times_are_recorded_outside_the_published_tree(built):
+    import json
+    from pipeline.outputs.charts import read_render_times
+    _, output = built
+    manifest = json.loads((output / "manifest.json").read_text())
+    times = read_render_times(output, manifest["images"])
+    assert set(times) == set(manifest["images"])
+    assert all(t["seconds"] > 0 and t["source"].startswith("media/") for t in times.values())
+    assert (output / ".cache" / "render-times").is_dir()
+    assert f"{len(times)} sources" in (output / "index.html").read_text()
+
+
+def test_overshoot_is_measured_with_the_servers_rule():
+    from pipeline.outputs import manifest
+    from pipeline.outputs.charts import ladder_overshoot
+    image = {"type": "Primary", "width": 1000, "height": 1500, "format": "Jpg", "quality": 90, "derivatives": [
+        {"file": f"images/t/{w}.jpg", "width": w, "height": h, "format": "Jpg", "quality": q,
+         "original": w == 1000, "keeps_aspect": True, "bytes": w}
+        for w, h, q in ((228, 342, 96), (456, 684, 96), (1000, 1500, 90))]}
+    chart = ladder_overshoot(manifest.parse({"version": manifest.MANIFEST_VERSION, "images": {"t": image},
+                                             "owners": {"Items": {}, "Users": {}}}))
+    text = str(chart.svg)
+    assert "card 228×342 q96 (median 1.00×)" in text and "card HiDPI 456×684 q96 (median 1.00×)" in text
+    # width=300 → 300×450 served from 456×684: 2.31× the pixels
+    assert "avatar width 300 (median 2.31×)" in text
+
+
+def test_a_large_library_is_split_into_pages_by_section(built, tmp_path):
+    from pipeline.outputs.report import write_report
+    from pipeline.tasks import prune
+    _, output = built
+    copy = tmp_path / "copy"
+    shutil.copytree(output, copy, ignore=shutil.ignore_patterns(".cache"))
+    values = write_report(copy, page_size=1)
+    pages = sorted((copy / "report").glob("*.html"))
+    assert values["pages"] == len(pages) + 1 == 5           # 3 items (section Items) + 1 user
+    index = Links()
+    index.feed((copy / "index.html").read_text())
+    assert not index.images                                   # the summary page: no cards
+    assert {f"report/{p.name}" for p in pages} <= set(index.links)
+    for page in pages:
+        parser = Links()
+        parser.feed(page.read_text())
+        assert len([i for i in parser.ids if i.startswith(("Items-", "Users-"))]) == 1
+        for link in parser.links:
+            assert not link.startswith(("/", "http:", "https:", "file:")), link
+            target, _, anchor = link.partition("#")
+            if target:
+                assert (page.parent / unquote(target)).is_file(), (page.name, link)
+            if anchor and target:
+                other = Links()
+                other.feed((page.parent / target).read_text())
+                assert anchor in other.ids, link
+            elif anchor:
+                assert anchor in parser.ids, link
+    assert not [p for p in prune(copy, dry_run=True) if "report" in p.parts]
+    write_report(copy)                                        # small again: the pages go
+    assert not list((copy / "report").glob("*.html"))
+
+
+def test_report_pages_stay_small_for_many_items(tmp_path):
+    """2,000 items (as 100,000 would be, at 250 per page): no page is larger than ~1 MB."""
+    import json
+    from pipeline.outputs.report import write_report
+    output = tmp_path / "out"
+    output.mkdir()
+    n = 2000
+    derivative = {"file": "images/t/160x240-q90.jpg", "width": 160, "height": 240, "format": "Jpg",
+                  "quality": 90, "original": False, "keeps_aspect": True, "bytes": 9000}
+    images = {f"{i:032x}": {"type": "Primary", "source": f"media/{i}.jpg", "width": 1000, "height": 1500,
+                            "format": "Jpg", "quality": 90, "derivatives": [dict(derivative, file=f"images/{i:032x}/a.jpg")]}
+              for i in range(n)}
+    owners = {"Items": {"lib": {}, **{f"m{i}": {"Primary": [f"{i:032x}"]} for i in range(n)}}, "Users": {}}
+    from pipeline.outputs.manifest import MANIFEST_VERSION
+    (output / "manifest.json").write_text(json.dumps({"version": MANIFEST_VERSION, "images": images,
+                                                      "owners": owners}))
+    for i in range(n):
+        obj = output / "Items" / f"m{i}" / "index.json"
+        obj.parent.mkdir(parents=True)
+        obj.write_text(json.dumps({"Name": f"Movie {i}", "Type": "Movie", "ParentId": "lib"}))
+    (output / "Items" / "lib").mkdir()
+    (output / "Items" / "lib" / "index.json").write_text(json.dumps({"Name": "Films", "Type": "CollectionFolder"}))
+    values = write_report(output)
+    pages = list((output / "report").glob("*.html"))
+    assert values["pages"] == len(pages) + 1 == 1 + -(-(n + 1) // 250)
+    assert all(p.name.startswith("films-") for p in pages)
+    assert max(p.stat().st_size for p in pages) < 1_000_000
+    assert (output / "index.html").stat().st_size < 200_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs Debian's chromium)")
+def test_chromium_draws_the_charts(built, tmp_path):
+    """A screenshot of the top of the page has the charts' bar colours in it."""
+    from pipeline.outputs.charts import PALETTE
+    _, output = built
+    png = tmp_path / "charts.png"
+    result = chromium(f"--screenshot={png}", "--window-size=1280,1000", (output / "index.html").as_uri(),
+                      tmp=tmp_path)
+    assert png.is_file(), result.stderr[-2000:]
+    with Image.open(png) as image:
+        pixels = image.convert("RGB").getdata()
+        counts = {}
+        for pixel in pixels:
+            counts[pixel] = counts.get(pixel, 0) + 1
+    def near(colour: str) -> int:
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        return sum(c for (pr, pg, pb), c in counts.items() if abs(pr - r) + abs(pg - g) + abs(pb - b) < 12)
+    assert near(PALETTE[0]) > 2000          # bars in the first colour (original bytes, histogram, exact)
+    assert near(PALETTE[1]) > 300           # a second series

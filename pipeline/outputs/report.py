@@ -8,11 +8,18 @@ derivatives of each image (size, format, quality, bytes), and the images an item
 its parents (``Parent*`` fields, api-reference §2). No JavaScript framework: one small inline
 script counts images that failed to load and shows a warning (``data-broken-images`` on
 ``<body>``, which the tests read).
+
+Charts (``charts``: bytes by ImageType and format, render time per source, the ladder's
+overshoot against client requests) are inline SVG drawn here, so the page needs no network. A
+library of more than ``PAGE_SIZE`` items and users is split per library section into pages
+under ``report/``; ``index.html`` then lists them (a 100,000-item library stays pages of a few
+hundred kB instead of one page of hundreds of MB).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,39 +91,62 @@ def _decoration(decoration: Decoration) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(deco.items()))
 
 
-def report_context(output: str | Path) -> dict:
-    """Everything the template shows, from ``output``'s manifest and JSON objects.
+#: Owners per page: a library up to this size is one page (``index.html``); a larger one is
+#: split by library section into ``report/{section}-{n}.html`` pages of this many owners, and
+#: ``index.html`` keeps the totals, failures, charts and the list of pages.
+PAGE_SIZE = 250
+PAGES_DIR = "report"
 
-    Keys: ``owners`` (list of dicts: kind, id, name, type, parent, images [ImageView],
+
+def report_context(output: str | Path, page_size: int = PAGE_SIZE) -> dict:
+    """Everything the pages show, from ``output``'s manifest and JSON objects.
+
+    Keys: ``owners`` (list of dicts: kind, id, name, type, parent, section, images [ImageView],
     inherited [dicts: field, parent, image_type, image ImageView]), ``totals`` (n_items, n_users,
-    n_images, n_files, bytes), ``failed`` (dicts: source, error). Raises
-    FileNotFoundError without a manifest, ``ManifestError`` for a bad one.
+    n_images, n_files, bytes), ``failed`` (dicts: source, error), ``charts`` (``charts.Chart``
+    list), ``pages`` (dicts: file, section, number, of, owners; empty when every owner fits on
+    ``index.html``). Sections: the library section (the top ``CollectionFolder`` an item is
+    under, as ``doit scan`` writes them), else ``Items``; ``Users``. Raises FileNotFoundError
+    without a manifest, ``ManifestError`` for a bad one.
     """
+    from pipeline.outputs.charts import charts
     output = Path(output)
     data = manifest.read(output)
     images = data.images
+    owner_of_tag: dict[str, str] = {}
+    for owner_id, slots in data.owners["Items"].items():
+        for tags in slots.values():
+            for tag in tags:
+                owner_of_tag.setdefault(tag, owner_id)
+    views: dict[tuple, ImageView] = {}
+
+    def view(tag: str, image_type: str, index: int) -> ImageView:
+        key = (tag, image_type, index)
+        if key not in views:
+            views[key] = _image_view(images[tag], image_type, index)
+        return views[key]
+
     owners = []
     catalog_id = data.ids.get("Items", {}).get      # published GUID → catalog id
     for kind in OWNER_KINDS:
         for owner_id, slots in data.owners[kind].items():
             obj_path = output / layout.object_file(kind, owner_id)
             obj = json.loads(obj_path.read_text()) if obj_path.is_file() else {}
-            own = []
-            for image_type in IMAGE_TYPES:
-                for index, tag in enumerate(slots.get(image_type, [])):
-                    own.append(_image_view(images[tag], image_type, index))
+            own = [view(tag, image_type, index) for image_type in IMAGE_TYPES
+                   for index, tag in enumerate(slots.get(image_type, []))]
             inherited = []
             for field, parent_field, image_type in INHERITED_FIELDS:
                 value = obj.get(field)
                 for index, tag in enumerate(value if isinstance(value, list) else [value] if value else []):
                     if tag in images:
-                        parent = catalog_id(obj.get(parent_field)) if parent_field else _owner_of(data, tag)
+                        parent = catalog_id(obj.get(parent_field)) if parent_field else owner_of_tag.get(tag)
                         inherited.append({"field": field, "parent": parent, "image_type": image_type,
-                                          "image": _image_view(images[tag], image_type, index)})
+                                          "image": view(tag, image_type, index)})
             owners.append({"kind": kind, "id": owner_id, "name": obj.get("Name", owner_id),
                            "type": obj.get("Type", "User" if kind == "Users" else ""),
                            "parent": catalog_id(obj.get("ParentId")), "object": layout.object_file(kind, owner_id),
                            "images": own, "inherited": inherited})
+    _assign_sections(owners)
     totals = {
         "n_items": len(data.owners["Items"]),
         "n_users": len(data.owners["Users"]),
@@ -124,32 +154,97 @@ def report_context(output: str | Path) -> dict:
         "n_files": sum(len(i.files) for i in images.values()),
         "bytes": sum(f.bytes for i in images.values() for f in i.files),
     }
-    return {"owners": owners, "totals": totals, "failed": [asdict(f) for f in data.failed]}
+    pages = []
+    if len(owners) > page_size:
+        by_section: dict[str, list] = {}
+        for o in owners:
+            by_section.setdefault(o["section"], []).append(o)
+        for section, members in by_section.items():
+            slug = re.sub(r"[^a-z0-9]+", "-", section.lower()).strip("-") or "section"
+            chunks = [members[i:i + page_size] for i in range(0, len(members), page_size)]
+            for number, chunk in enumerate(chunks, 1):
+                pages.append({"file": f"{PAGES_DIR}/{slug}-{number}.html", "section": section,
+                              "number": number, "of": len(chunks), "owners": chunk})
+        for i, page in enumerate(pages):    # several sections may share a slug: keep files apart
+            if any(p["file"] == page["file"] for p in pages[:i]):
+                page["file"] = page["file"].replace(".html", f"-{i}.html")
+    return {"owners": owners, "totals": totals, "failed": [asdict(f) for f in data.failed],
+            "charts": charts(output, data), "pages": pages}
 
 
-def _owner_of(data: manifest.Manifest, tag: str) -> str | None:
-    for owner_id, slots in data.owners["Items"].items():
-        if any(tag in tags for tags in slots.values()):
-            return owner_id
-    return None
+def _assign_sections(owners: list[dict]):
+    """Set each owner's ``section`` (see ``report_context``)."""
+    by_id = {o["id"]: o for o in owners if o["kind"] == "Items"}
+    for o in owners:
+        if o["kind"] == "Users":
+            o["section"] = "Users"
+            continue
+        root, seen = o, {o["id"]}
+        while root["parent"] in by_id and root["parent"] not in seen:
+            seen.add(root["parent"])
+            root = by_id[root["parent"]]
+        o["section"] = root["name"] if root["type"] == "CollectionFolder" else "Items"
 
 
 def _megabytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
+def _environment():
+    return environment(TEMPLATES, escape=True, filters={"size": _megabytes})
+
+
+def _render_pages(ctx: dict) -> dict[str, str]:
+    """{relative file: HTML} of the report: ``index.html`` and, for a large library, its pages."""
+    template = _environment().get_template("report.html.j2")
+    page_of = {}
+    for page in ctx["pages"]:
+        for o in page["owners"]:
+            page_of[(o["kind"], o["id"])] = page["file"]
+
+    def linker(current: str):
+        base = "../" if "/" in current else ""
+
+        def href(kind: str, owner_id: str | None) -> str:
+            target = page_of.get((kind, owner_id), REPORT_FILE if not ctx["pages"] else None)
+            anchor = f"#{kind}-{owner_id}"
+            if target is None or target == current:
+                return anchor
+            return (target.rsplit("/", 1)[1] if base and "/" in target else base + target) + anchor
+        return base, href
+
+    out = {}
+    base, href = linker(REPORT_FILE)
+    owners = ctx["owners"] if not ctx["pages"] else []
+    out[REPORT_FILE] = template.render(**ctx, shown=owners, base=base, href=href, page=None)
+    for i, page in enumerate(ctx["pages"]):
+        base, href = linker(page["file"])
+        out[page["file"]] = template.render(
+            **ctx, shown=page["owners"], base=base, href=href, page=page,
+            previous=ctx["pages"][i - 1]["file"].rsplit("/", 1)[1] if i else None,
+            next=ctx["pages"][i + 1]["file"].rsplit("/", 1)[1] if i + 1 < len(ctx["pages"]) else None)
+    return out
+
+
 def render_report(output: str | Path) -> str:
-    """The report's HTML text for ``output`` (see ``report_context``)."""
-    env = environment(TEMPLATES, escape=True, filters={"size": _megabytes})
-    return env.get_template("report.html.j2").render(**report_context(output))
+    """The HTML text of ``index.html`` for ``output`` (see ``report_context``)."""
+    return _render_pages(report_context(output))[REPORT_FILE]
 
 
-def write_report(output: str | Path) -> dict:
-    """Write ``output/index.html`` atomically; returns doit values ``{"bytes": n}``."""
+def write_report(output: str | Path, page_size: int = PAGE_SIZE) -> dict:
+    """Write ``output/index.html`` (and, for more than ``page_size`` owners, the pages under
+    ``output/report/``) atomically; removes pages of an earlier, larger report. Returns doit
+    values ``{"bytes": n, "pages": n}``."""
     output = Path(output)
-    text = render_report(output)
-    atomic_write_bytes(output / REPORT_FILE, text.encode())
-    return {"bytes": len(text)}
+    pages = _render_pages(report_context(output, page_size))
+    for rel, text in pages.items():
+        atomic_write_bytes(output / rel, text.encode())
+    folder = output / PAGES_DIR
+    if folder.is_dir():
+        for stale in folder.glob("*.html"):
+            if f"{PAGES_DIR}/{stale.name}" not in pages:
+                stale.unlink()
+    return {"bytes": sum(len(t) for t in pages.values()), "pages": len(pages)}
 
 
 def report_task(output: Path) -> dict:
@@ -157,13 +252,15 @@ def report_task(output: Path) -> dict:
     this module or the template changes)."""
     def action():
         values = write_report(output)
-        print(f"report: wrote {output / REPORT_FILE}")
+        pages = f" and {values['pages'] - 1} pages in {output / PAGES_DIR}" if values["pages"] > 1 else ""
+        print(f"report: wrote {output / REPORT_FILE}{pages}")
         return values
     return {
         "doc": "write output/index.html, the build report (thumbnails, derivatives, inheritance)",
         "actions": [action],
         "task_dep": ["objects"],
-        "file_dep": [str(output / layout.MANIFEST), __file__, str(TEMPLATES / "report.html.j2")],
+        "file_dep": [str(output / layout.MANIFEST), __file__, str(TEMPLATES / "report.html.j2"),
+                     str(Path(__file__).with_name("charts.py"))],
         "targets": [str(output / REPORT_FILE)],
         "clean": True,
         "verbosity": 2,

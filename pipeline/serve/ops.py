@@ -58,6 +58,7 @@ class _Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         self.registry = CollectorRegistry()
         r = self.registry
+        self._children: dict = {}
         self.requests = Counter("pipeline_http_requests_total", "HTTP requests by route and status",
                                 ["route", "status"], registry=r)
         self.latency = Histogram("pipeline_http_request_duration_seconds",
@@ -71,6 +72,15 @@ class _Metrics:
                                registry=r)
         self.images = Gauge("pipeline_index_images", "Images in the loaded index", registry=r,
                             multiprocess_mode="mostrecent")
+
+    def child(self, metric, *labels):
+        """``metric.labels(*labels)``, kept: a dict lookup instead of prometheus-client's
+        label validation on every request."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def exposition(self) -> bytes:
         """The text format of every sample: summed over worker processes in multiprocess mode."""
