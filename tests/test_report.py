@@ -183,7 +183,9 @@ def test_chromium_check_notices_a_broken_image(built, tmp_path):
 def test_charts_are_inline_svg_with_the_builds_figures(built):
     _, output = built
     html = (output / "index.html").read_text()
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 2
+    timing = (output / ".cache" / "report" / "render-times.html").read_text()
+    assert timing.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 1
     for title in ("Bytes by ImageType and format", "Render time per source", "Ladder overshoot"):
         assert title in html
     for image_type in ("Primary", "Backdrop", "Logo"):
@@ -201,7 +203,8 @@ def test_render_times_are_recorded_outside_the_published_tree(built):
     assert set(times) == set(manifest["images"])
     assert all(t["seconds"] > 0 and t["source"].startswith("media/") for t in times.values())
     assert (output / ".cache" / "render-times").is_dir()
-    assert f"{len(times)} sources" in (output / "index.html").read_text()
+    assert f"{len(times)} sources" in (output / ".cache" / "report" / "render-times.html").read_text()
+    assert "render-times" not in " ".join(p.name for p in output.rglob("*") if ".cache" not in p.parts)
 
 
 def test_overshoot_is_measured_with_the_servers_rule():
@@ -299,5 +302,14 @@ def test_chromium_draws_the_charts(built, tmp_path):
     def near(colour: str) -> int:
         r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
         return sum(c for (pr, pg, pb), c in counts.items() if abs(pr - r) + abs(pg - g) + abs(pb - b) < 12)
-    assert near(PALETTE[0]) > 2000          # bars in the first colour (original bytes, histogram, exact)
+    assert near(PALETTE[0]) > 2000          # bars in the first colour (original bytes, exact)
     assert near(PALETTE[1]) > 300           # a second series
+    # the render-time page: histogram bars (first colour) and the slowest sources (second)
+    png = tmp_path / "times.png"
+    chromium(f"--screenshot={png}", "--window-size=1000,900",
+             (output / ".cache" / "report" / "render-times.html").as_uri(), tmp=tmp_path)
+    with Image.open(png) as image:
+        counts = {}
+        for pixel in image.convert("RGB").getdata():
+            counts[pixel] = counts.get(pixel, 0) + 1
+    assert near(PALETTE[0]) > 200 and near(PALETTE[1]) > 200

@@ -524,6 +524,9 @@ class _Scanner:
             self.add(video.path if video else listing.rel, clean_name(listing.path.name), item_type, parent,
                      self.local_images(listing, item_type, video.name if video else listing.path.name, False))
             self.report_others(listing, allow_audio=False)
+            for name, _, rel in listing.dirs:
+                if name.lower() not in SKIPPED_FOLDERS and name.upper() not in ("VIDEO_TS", "BDMV"):
+                    self.problem(rel, "a folder inside a movie folder (extras go in extras/, trailers/…); skipped")
             return
         if not top:
             folder = self.add(listing.rel, clean_name(listing.path.name), "Folder", parent,

@@ -9,8 +9,10 @@ its parents (``Parent*`` fields, api-reference §2). No JavaScript framework: on
 script counts images that failed to load and shows a warning (``data-broken-images`` on
 ``<body>``, which the tests read).
 
-Charts (``charts``: bytes by ImageType and format, render time per source, the ladder's
-overshoot against client requests) are inline SVG drawn here, so the page needs no network. A
+Charts (``charts``: bytes by ImageType and format, the ladder's overshoot against client
+requests) are inline SVG drawn here, so the page needs no network; the render time per
+source, which differs on every build, is drawn on ``.cache/report/render-times.html`` and
+linked, so the published pages stay byte-identical for the same inputs. A
 library of more than ``PAGE_SIZE`` items and users is split per library section into pages
 under ``report/``; ``index.html`` then lists them (a 100,000-item library stays pages of a few
 hundred kB instead of one page of hundreds of MB).
@@ -96,6 +98,7 @@ def _decoration(decoration: Decoration) -> str:
 #: ``index.html`` keeps the totals, failures, charts and the list of pages.
 PAGE_SIZE = 250
 PAGES_DIR = "report"
+TIMING_PAGE = f"{layout.CACHE_DIR}/report/render-times.html"
 
 
 def report_context(output: str | Path, page_size: int = PAGE_SIZE) -> dict:
@@ -109,7 +112,7 @@ def report_context(output: str | Path, page_size: int = PAGE_SIZE) -> dict:
     under, as ``doit scan`` writes them), else ``Items``; ``Users``. Raises FileNotFoundError
     without a manifest, ``ManifestError`` for a bad one.
     """
-    from pipeline.outputs.charts import charts
+    from pipeline.outputs.charts import charts, timing_chart
     output = Path(output)
     data = manifest.read(output)
     images = data.images
@@ -169,7 +172,7 @@ def report_context(output: str | Path, page_size: int = PAGE_SIZE) -> dict:
             if any(p["file"] == page["file"] for p in pages[:i]):
                 page["file"] = page["file"].replace(".html", f"-{i}.html")
     return {"owners": owners, "totals": totals, "failed": [asdict(f) for f in data.failed],
-            "charts": charts(output, data), "pages": pages}
+            "charts": charts(data), "timing": timing_chart(output, data), "pages": pages}
 
 
 def _assign_sections(owners: list[dict]):
@@ -216,7 +219,8 @@ def _render_pages(ctx: dict) -> dict[str, str]:
     out = {}
     base, href = linker(REPORT_FILE)
     owners = ctx["owners"] if not ctx["pages"] else []
-    out[REPORT_FILE] = template.render(**ctx, shown=owners, base=base, href=href, page=None)
+    out[REPORT_FILE] = template.render(**ctx, shown=owners, base=base, href=href, page=None,
+                                       timing_page=TIMING_PAGE)
     for i, page in enumerate(ctx["pages"]):
         base, href = linker(page["file"])
         out[page["file"]] = template.render(
@@ -236,7 +240,9 @@ def write_report(output: str | Path, page_size: int = PAGE_SIZE) -> dict:
     ``output/report/``) atomically; removes pages of an earlier, larger report. Returns doit
     values ``{"bytes": n, "pages": n}``."""
     output = Path(output)
-    pages = _render_pages(report_context(output, page_size))
+    ctx = report_context(output, page_size)
+    _write_timing_page(output, ctx["timing"])
+    pages = _render_pages(ctx)
     for rel, text in pages.items():
         atomic_write_bytes(output / rel, text.encode())
     folder = output / PAGES_DIR
@@ -245,6 +251,17 @@ def write_report(output: str | Path, page_size: int = PAGE_SIZE) -> dict:
             if f"{PAGES_DIR}/{stale.name}" not in pages:
                 stale.unlink()
     return {"bytes": sum(len(t) for t in pages.values()), "pages": len(pages)}
+
+
+def _write_timing_page(output: Path, chart) -> None:
+    """``.cache/report/render-times.html``: the render-time chart (see ``charts``)."""
+    template = _environment().from_string(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{{ chart.title }}</title>'
+        '<style>body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; }</style></head>\n<body>'
+        '<p><a href="../../index.html">← build report</a></p><h1>{{ chart.title }}</h1>'
+        '<p>Measured on this machine by the render tasks that ran (kept in .cache/, never published).</p>'
+        '{{ chart.svg }}{% if chart.note %}<p>{{ chart.note }}</p>{% endif %}</body></html>\n')
+    atomic_write_bytes(output / TIMING_PAGE, template.render(chart=chart).encode())
 
 
 def report_task(output: Path) -> dict:
