@@ -269,12 +269,13 @@ def test_report_pages_stay_small_for_many_items(tmp_path):
               for i in range(n)}
     owners = {"Items": {"lib": {}, **{f"m{i}": {"Primary": [f"{i:032x}"]} for i in range(n)}}, "Users": {}}
     from pipeline.outputs.manifest import MANIFEST_VERSION
+    lib_guid = "f" * 32                                        # the published id of "lib"
     (output / "manifest.json").write_text(json.dumps({"version": MANIFEST_VERSION, "images": images,
-                                                      "owners": owners}))
+                                                      "owners": owners, "ids": {"Items": {lib_guid: "lib"}}}))
     for i in range(n):
         obj = output / "Items" / f"m{i}" / "index.json"
         obj.parent.mkdir(parents=True)
-        obj.write_text(json.dumps({"Name": f"Movie {i}", "Type": "Movie", "ParentId": "lib"}))
+        obj.write_text(json.dumps({"Name": f"Movie {i}", "Type": "Movie", "ParentId": lib_guid}))
     (output / "Items" / "lib").mkdir()
     (output / "Items" / "lib" / "index.json").write_text(json.dumps({"Name": "Films", "Type": "CollectionFolder"}))
     values = write_report(output)
