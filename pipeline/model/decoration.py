@@ -136,14 +136,18 @@ def _rgba(color) -> RGBA:
 
 # --- the registry of decoration parameters -------------------------------------------------------
 
+HUGE = 10**18   # what parse_integer reads a longer number as (nginx reads it as just as large)
 _INTEGER = re.compile(r"[+-]?[0-9]+")   # ASCII digits only: int() also takes 1_000 and ３００
 
 
 def parse_integer(text: str, name: str) -> int:
     """A query value that must be a whole number (ASCII digits, optional sign); raises
-    ``ValueError("<name> must be an integer, got '…'")``."""
+    ``ValueError("<name> must be an integer, got '…'")``. More than 18 significant digits
+    read as ±``HUGE``, so a 5,000-digit value costs nothing and fits every comparison."""
     if not _INTEGER.fullmatch(text):
         raise ValueError(f"{name} must be an integer, got {text!r}")
+    if len(text.lstrip("+-0")) > 18:   # as large as any size gets: no 5,000-digit int() (ValueError)
+        return -HUGE if text.startswith("-") else HUGE
     return int(text)
 
 

@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 from pathlib import Path
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -244,7 +245,8 @@ class App:
         fmt = self.negotiate(request, image) if negotiated else route.format
         choice = select(image.derivatives, image.width, image.height, image.format, route.size,
                         fmt, route.quality, image.quality, route.decoration)
-        not_applied = ", ".join(f"{k}={v}" for k, v in route.decorations.items()) if not choice.applied else ""
+        not_applied = ", ".join(f"{k}={_header_safe(v)}" for k, v in route.decorations.items()) \
+            if not choice.applied else ""
         if not_applied and self.strict_decorations:
             raise NotFound(f"not precomputed for this image: {not_applied}")
         d = choice.derivative
@@ -382,6 +384,17 @@ class Failure:
 
     status: int
     message: str
+
+
+#: Characters echoed as they are in a header value: printable ASCII but ``%`` (RFC 9110 field-vchar).
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7f) if chr(c) not in "%" and not chr(c).isalnum())
+
+
+def _header_safe(value: str) -> str:
+    """``value`` for an echoing header: control characters, ``%`` and non-ASCII
+    percent-encoded (UTF-8), so no request can put a line break or a byte the HTTP server
+    refuses into an answer's headers (issue 13)."""
+    return quote(value, safe=_HEADER_SAFE)
 
 
 def _jsonapi(status: int, document: dict) -> Response:
