@@ -142,3 +142,20 @@ def test_guessed_indent_styles(tmp_path):
     path.write_text(text)
     edit.CatalogEditor(path).edit(lambda doc: None)
     assert path.read_text() == text
+
+
+def test_kept_document_is_dropped_when_the_file_changes_or_an_edit_fails(catalog):
+    editor = edit.CatalogEditor(catalog)
+    editor.edit(lambda doc: edit.set_image(edit.find_owner(doc, "Items", "0042"), "Logo", None, "media/box-painting.jpg"))
+    # a hand edit (another process) in between: the next edit must start from the file
+    catalog.write_text(catalog.read_text().replace("name: Quoted id", "name: Renamed by hand"))
+    editor.edit(lambda doc: edit.set_image(edit.find_owner(doc, "Items", "0042"), "Thumb", None, "media/box-painting.jpg"))
+    text = catalog.read_text()
+    assert "name: Renamed by hand" in text and "Logo:" in text and "Thumb:" in text
+    # a refused edit must not leak its half-made change into the next one
+    with pytest.raises(edit.BadIndex):
+        editor.edit(lambda doc: (edit.set_image(edit.find_owner(doc, "Items", "0042"), "Banner", None,
+                                                "media/box-painting.jpg"),
+                                 edit.set_image(edit.find_owner(doc, "Items", "0042"), "Logo", 5, "x")))
+    editor.edit(lambda doc: None)
+    assert "Banner" not in catalog.read_text()

@@ -346,6 +346,7 @@ class CatalogEditor:
         self.root = self.path.parent
         self.lock_path = self.path.with_name(f".{self.path.name}.lock")
         self._thread_lock = threading.Lock()
+        self._kept: tuple | None = None    # (file stamp, document, YAML) of the last write
 
     @contextmanager
     def locked(self):
@@ -370,9 +371,17 @@ class CatalogEditor:
 
         ``upload``: (bytes, extension) stored first with ``store_upload``; ``change`` is then
         called as ``change(document, relpath)``. Raises what ``change`` raises (nothing is
-        written) and ``InvalidEdit`` when the result does not load."""
+        written) and ``InvalidEdit`` when the result does not load.
+
+        The document this editor last wrote is kept and reused while the file on disk is still
+        that one (same inode, size and mtime): a round-trip parse is the slow part of an edit."""
         with self.locked():
-            doc, yaml = self.read()
+            kept, self._kept = self._kept, None
+            stamp = self._stamp()
+            if kept is not None and kept[0] == stamp:
+                doc, yaml = kept[1], kept[2]
+            else:
+                doc, yaml = self.read()
             if upload is not None:
                 relpath = self.store_upload(*upload)
                 result = change(doc, relpath)
@@ -381,7 +390,12 @@ class CatalogEditor:
             out = StringIO()
             yaml.dump(doc, out)
             self._replace_validated(out.getvalue().encode("utf-8"))
+            self._kept = (self._stamp(), doc, yaml)
             return result
+
+    def _stamp(self) -> tuple:
+        st = self.path.stat()
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
     def _replace_validated(self, data: bytes) -> None:
         temp = self.path.with_name(f".{self.path.name}{_TEMP_MARK}{os.getpid()}-{threading.get_ident()}")
