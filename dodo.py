@@ -7,6 +7,7 @@
     doit base_url=https://cdn.example.com  prefix of the ART19 media assets' cdn_url
     doit -n 2                              the same on 2 processes
     doit executor=dask [scheduler=tcp://HOST:8786]   render on a Dask cluster (README)
+    doit output=s3://BUCKET/PREFIX [endpoint=URL]    write straight into a bucket (work=DIR: caches)
     doit prune                             delete files of removed or changed images
     doit hosting / publish / report        nginx config, S3 upload, build report (README)
     doit clean                             delete every file the build made
@@ -21,7 +22,13 @@ from pipeline.tasks import BuildReporter, load_plan, make_executor, objects_task
     scan_task, watch_task
 
 CATALOG = Path(get_var("catalog", "catalog.yaml")).resolve()
-OUTPUT = Path(get_var("output", "output")).resolve()
+STORE = None                           # output=s3://bucket/prefix: renders go straight to the bucket
+if "://" in get_var("output", "output"):
+    from pipeline.store.s3 import s3_location, work_folder
+    STORE = s3_location(get_var("output"), get_var("endpoint", None))
+    OUTPUT = Path(get_var("work", work_folder(get_var("output")))).resolve()   # caches, staged JSON
+else:
+    OUTPUT = Path(get_var("output", "output")).resolve()
 BASE_URL = get_var("base_url", None)   # ART19 cdn_url prefix, e.g. https://cdn.example.com
 LIBRARY = get_var("library", None)     # doit scan: the media folder
 PLAN_NEEDED = plan_needed(sys.argv)    # not for `doit scan`: the catalog may be missing or stale
@@ -49,14 +56,14 @@ def _plan():
 def task_render():
     """render every derivative of each source image (one task per source)"""
     if PLAN_NEEDED:
-        yield from render_tasks(_plan(), OUTPUT, make_executor(get_var))
+        yield from render_tasks(_plan(), OUTPUT, make_executor(get_var), STORE)
 
 
 def task_objects():
     """write the JSON objects, legacy path links and manifest.json"""
     if not PLAN_NEEDED:
         return {"actions": None}
-    return objects_task(_plan(), OUTPUT, CATALOG)
+    return objects_task(_plan(), OUTPUT, CATALOG, STORE)
 
 
 def task_prune():

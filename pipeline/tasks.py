@@ -199,10 +199,11 @@ def make_executor(get_var) -> Executor:
     return EXECUTORS[name](get_var)
 
 
-def _objects_action(plan: BuildPlan, output: str, digest: str):
+def _objects_action(plan: BuildPlan, output: str, digest: str, store: str | None = None):
     stamp = Path(output) / OBJECTS_STAMP
     stamp.unlink(missing_ok=True)          # from here until the stamp is back, objects are not done
-    values = write_objects(plan, output)
+    remote = open_store(store) if store and "://" in store else None
+    values = write_objects(plan, output, remote)
     if values["failed"]:  # published without them; the run must still say it failed
         from doit.exceptions import TaskFailed
         lines = "\n".join(f"  {path}: {reason}" for path, reason in sorted(values["failed"].items()))
@@ -226,10 +227,11 @@ def render_jobs(plan: BuildPlan, store: str) -> list[RenderJob]:
     return jobs
 
 
-def render_tasks(plan: BuildPlan, output: Path, executor: Executor | None = None):
+def render_tasks(plan: BuildPlan, output: Path, executor: Executor | None = None, store: str | None = None):
     """doit task dicts of the ``render`` group: the executor's (``LocalExecutor`` by default),
-    then one failing ``render:{path}`` per source the probe could not read (see module doc)."""
-    yield from (executor or LocalExecutor()).tasks(render_jobs(plan, str(output)))
+    then one failing ``render:{path}`` per source the probe could not read (see module doc).
+    ``store``: where the renders go (``output=s3://…``), default the ``output`` folder."""
+    yield from (executor or LocalExecutor()).tasks(render_jobs(plan, store or str(output)))
     for relpath, error in plan.failed.items():
         yield {
             "name": relpath,
@@ -267,13 +269,13 @@ def objects_done(output: Path, digest: str) -> bool:
             and stamp.get("manifest") == hashlib.sha256(manifest).hexdigest())
 
 
-def objects_task(plan: BuildPlan, output: Path, catalog: Path) -> dict:
+def objects_task(plan: BuildPlan, output: Path, catalog: Path, store: str | None = None) -> dict:
     """The doit task dict that writes the JSON objects, legacy links and manifest; up to date
     when ``objects_done`` (decided from disk, not from doit's database)."""
     digest = plan_digest(plan, catalog)
     return {
         "doc": "write Items/Users JSON objects, legacy path links and manifest.json",
-        "actions": [(_objects_action, [plan, str(output), digest])],
+        "actions": [(_objects_action, [plan, str(output), digest, store])],
         "task_dep": [f"render:{job.name}" for job in render_jobs(plan, str(output))],
         "targets": [f"{output}/{f}" for f in object_files(plan)],
         "uptodate": [lambda: objects_done(output, digest)],

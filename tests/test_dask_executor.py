@@ -55,6 +55,8 @@ def worker_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1"})
     return env
 
 
@@ -231,3 +233,25 @@ def test_window_bounds_submissions(monkeypatch):
     assert peak <= 3
     assert executor.client.keys == [f"render-j{i}" for i in range(8) if i != 2]
     assert executor.submitted == 7
+
+
+def test_cluster_build_straight_into_s3_matches_local_build(tmp_path, monkeypatch):
+    """Workers write the renders into a moto S3 server themselves; the driver adds the JSON
+    objects and the manifest; the bucket holds byte for byte the local build's files."""
+    boto3 = pytest.importorskip("boto3")
+    from test_s3_store import CREDENTIALS, bucket_tree, local_tree, moto_server
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    catalog = make_catalog(tmp_path)
+    run_doit(catalog, tmp_path / "local", check=True)
+    with moto_server() as endpoint, cluster(tmp_path / "logs", 2) as (address, _procs):
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="media")
+        args = ("executor=dask", f"scheduler={address}", f"endpoint={endpoint}", f"work={tmp_path / 'work'}")
+        first = run_doit(catalog, "s3://media/lib", *args, check=True)
+        assert f"{N} rendered" in first.stdout, first.stdout
+        got = bucket_tree(endpoint, "media", "lib/")
+        assert {k: v[0] for k, v in got.items()} == local_tree(tmp_path / "local")
+        before = scheduler_info(address, transitions)
+        second = run_doit(catalog, "s3://media/lib", *args, check=True)
+        assert f"0 rendered, {N} up to date" in second.stdout, second.stdout
+        assert scheduler_info(address, transitions) == before

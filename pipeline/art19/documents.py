@@ -10,18 +10,24 @@ from pipeline.art19.podcast import asset_attributes
 from pipeline.model import layout
 
 
-def podcast_documents(plan, output: Path) -> dict:
+def podcast_documents(plan, output: Path, size_of=None) -> dict:
     """The ART19 resources of every podcast image of ``plan`` (a ``BuildPlan``) whose files exist:
     ``{"images": {id: image resource}, "media_assets": {id: {"resource", "file"}},
-    "feeds": {"Series/{id}": feed file}}``; feed texts are returned under ``"feed_texts"``."""
+    "feeds": {"Series/{id}": feed file}}``; feed texts are returned under ``"feed_texts"``.
+    ``size_of(relpath) -> int | None`` gives file sizes (default: ``stat`` under ``output``)."""
     images, assets, feeds, texts = {}, {}, {}, {}
     for image_id, podcast in plan.podcast.items():
         resources = []
         for asset in podcast.assets:
-            try:
-                size = (output / asset.file).stat().st_size
-            except OSError:
-                continue
+            if size_of is not None:
+                size = size_of(asset.file)
+                if size is None:
+                    continue
+            else:
+                try:
+                    size = (output / asset.file).stat().st_size
+                except OSError:
+                    continue
             attributes = asset_attributes(podcast, asset, size, plan.base_url)
             resource = media_asset_resource(asset.id, attachment_id=image_id, **attributes)
             assets[asset.id] = {"resource": resource, "file": asset.file}

@@ -74,15 +74,21 @@ def named_items(plan: BuildPlan) -> dict[str, dict[str, str]]:
     return names
 
 
-def write_objects(plan: BuildPlan, output: str | Path) -> dict:
+def write_objects(plan: BuildPlan, output: str | Path, store=None) -> dict:
     """Write the item, image-info and user objects, the legacy links, the ART19 documents, then
     the manifest (module doc).
+
+    ``store``: a remote store (``store.s3.S3Store``) the renders went to. The objects are then
+    staged under ``output`` as usual and uploaded after the legacy links (server-side copies),
+    those whose bytes differ from the last upload (``.cache/uploaded.json``), the manifest last.
 
     Returns doit values ``{"files": n, "failed": {source path: reason}}``: files written or
     linked, and the sources that failed while rendering (the caller fails the run for them).
     """
     output = Path(output)
-    facts = TagFacts(output)
+    if store is not None:
+        store.refresh()                   # the workers wrote since the driver listed
+    facts = TagFacts(output, store)
     plan, render_failed = apply_render_results(plan, facts)
     count = 0
 
@@ -101,8 +107,11 @@ def write_objects(plan: BuildPlan, output: str | Path) -> dict:
         for item in plan.library.items.values():
             put(layout.user_item_file(user.id, item.id), dumps(user_item_dto(plan, user, item)))
     for link, target in legacy_links(plan, facts).items():
-        count += atomic_link(f"{output}/{target}", f"{output}/{link}")
-    podcast = podcast_documents(plan, output)
+        if store is not None:
+            count += store.link(target, link)
+        else:
+            count += atomic_link(f"{output}/{target}", f"{output}/{link}")
+    podcast = podcast_documents(plan, output, facts.size if store is not None else None)
     for image_id, resource in podcast["images"].items():
         put(layout.art19_file("images", image_id), dumps(single_document(resource)))
     for asset_id, asset in podcast["media_assets"].items():
@@ -112,4 +121,37 @@ def write_objects(plan: BuildPlan, output: str | Path) -> dict:
     built = manifest(plan, podcast, facts)
     facts.save(plan.sources)
     count += manifest_file.write(output, built)
+    if store is not None:
+        upload_objects(output, store, [f for f in object_files(plan) if (output / f).is_file()])
     return {"files": count, "failed": render_failed}
+
+
+def upload_objects(output: Path, store, files: list[str]) -> int:
+    """Put the staged ``files`` (relpaths under ``output``, ``manifest.json`` last) into
+    ``store`` when their bytes differ from the last upload recorded in
+    ``.cache/uploaded.json`` (SHA-256 per relpath; written after the manifest, so an interrupted
+    upload is redone). Returns the count uploaded."""
+    import hashlib
+    import json
+    from pipeline.store.atomic import atomic_write_bytes
+    record_path = output / layout.CACHE_DIR / "uploaded.json"
+    try:
+        uploaded = json.loads(record_path.read_bytes())
+        if not isinstance(uploaded, dict) or uploaded.get("store") != store.location:
+            uploaded = {}
+    except (OSError, ValueError):
+        uploaded = {}
+    done = dict(uploaded.get("files", {}))
+    count = 0
+    for rel in sorted(files, key=lambda f: f == layout.MANIFEST):
+        data = (output / rel).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if done.get(rel) == digest and store.exists(rel):
+            continue
+        store.put(rel, data)
+        done[rel] = digest
+        count += 1
+    live = set(files)
+    atomic_write_bytes(record_path, json.dumps(
+        {"store": store.location, "files": {k: v for k, v in done.items() if k in live}}).encode())
+    return count

@@ -23,11 +23,15 @@ class TagFacts:
     with (same ``st_mtime_ns``, ``st_size``, ``st_ino``): a render rewrites the record last by
     atomic rename, so after any re-render (same tag, new bytes) the sizes are read again from the
     files and the manifest never lists stale sizes (issue 13 item 5).
+
+    ``store``: a remote store (``store.s3.S3Store``) holding the renders; then stamps and sizes
+    come from its listing and records from ``store.read``, the cache stays under ``output``.
     """
 
-    def __init__(self, output: Path):
+    def __init__(self, output: Path, store=None):
         self.path = output / layout.CACHE_DIR / "tags.json"
         self.output = output
+        self.store = store
         try:
             self.facts = json.loads(self.path.read_bytes())
             if not isinstance(self.facts, dict):
@@ -38,6 +42,9 @@ class TagFacts:
         self._stamps: dict[str, list | None] = {}
 
     def _stamp(self, tag: str) -> list | None:
+        if tag not in self._stamps and self.store is not None:
+            found = self.store.listing().get(layout.render_record_file(tag))
+            self._stamps[tag] = ["store", found[0], found[1]] if found else None
         if tag not in self._stamps:
             try:
                 st = os.stat(self.output / layout.render_record_file(tag))
@@ -61,7 +68,10 @@ class TagFacts:
         if self._stamp(tag) is None:
             return None
         try:
-            record = json.loads((self.output / layout.render_record_file(tag)).read_bytes())
+            relpath = layout.render_record_file(tag)
+            data = (self.store.read(relpath) if self.store is not None
+                    else (self.output / relpath).read_bytes())
+            record = json.loads(data)
         except (OSError, ValueError):
             return None
         return record if isinstance(record, dict) else None
@@ -76,15 +86,23 @@ class TagFacts:
         record = self.record(source.tag)
         sizes = {}
         for d in source.derivatives:
-            try:
-                sizes[d.file] = os.stat(f"{self.output}/{d.file}").st_size
-            except OSError:
-                continue  # its render failed: left out, and not cached
+            size = self.size(d.file)
+            if size is not None:
+                sizes[d.file] = size   # else its render failed: left out, and not cached
         facts = {"bytes": sizes, "links": link_targets(source), "record": record, "stamp": stamp}
         if len(sizes) == len(source.derivatives) and record and not record.get("error"):
             self.facts[source.tag] = facts
             self.changed = True
         return facts
+
+    def size(self, relpath: str) -> int | None:
+        """Size in bytes of the rendered file ``relpath``, None when it does not exist."""
+        if self.store is not None:
+            return self.store.size(relpath)
+        try:
+            return os.stat(f"{self.output}/{relpath}").st_size
+        except OSError:
+            return None
 
     def save(self, live_tags) -> None:
         """Write the cache back, keeping only ``live_tags``."""

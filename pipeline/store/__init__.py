@@ -4,8 +4,8 @@ A store holds bytes under POSIX paths relative to the output root (``model.layou
 every such path). Renders produce ``(relpath, bytes)`` pairs (``imaging.render``) and a store
 writes them; nothing in the render path opens a file under ``output/`` itself. Today's store is
 a local folder (``LocalStore``: temp file + ``os.replace``, so a killed build leaves no
-half-written file under a published name); an object store (S3, issue 12) implements the same
-five methods. ``open_store(location)`` turns the ``output=`` doit variable into a store, so a
+half-written file under a published name); ``s3.S3Store`` (``output=s3://bucket/prefix``) implements the same
+five methods on a bucket. ``open_store(location)`` turns the ``output=`` doit variable into a store, so a
 worker process (or another machine) reopens the same store from a picklable string.
 """
 
@@ -44,13 +44,23 @@ class Store(Protocol):
         ...
 
 
+_REMOTE: dict[str, Store] = {}
+
+
 def open_store(location: str | Path) -> Store:
-    """The store for ``location``: a local folder path today (``LocalStore``).
-    Raises ``ValueError`` for a URL scheme no store implements."""
+    """The store for ``location``: a local folder path (``LocalStore``) or
+    ``s3://bucket/prefix[?endpoint=URL]`` (``s3.S3Store``; one instance per location and
+    process, so its listing is made once). Raises ``ValueError`` for a URL scheme no store
+    implements."""
     text = str(location)
     if "://" in text:
         scheme = text.split("://", 1)[0]
-        raise ValueError(f"output={text}: no store for {scheme}:// (known: a local folder)")
+        if scheme != "s3":
+            raise ValueError(f"output={text}: no store for {scheme}:// (known: a local folder, s3://)")
+        if text not in _REMOTE:
+            from pipeline.store.s3 import S3Store
+            _REMOTE[text] = S3Store(text)
+        return _REMOTE[text]
     from pipeline.store.local import LocalStore
     return LocalStore(text)
 
