@@ -108,6 +108,26 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its live descendants
+    (/proc/PID/stat; threads included, reaped children counted by their parent)."""
+    total, todo, seen = 0.0, [root], set()
+    tck = os.sysconf("SC_CLK_TCK")
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tck
+        except (OSError, IndexError, ValueError):
+            pass
+        todo.extend(_children(pid))
+    return total
+
+
 def _pss_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
