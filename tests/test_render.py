@@ -249,3 +249,15 @@ def test_each_encoder_thread_gets_its_own_image(tmp_path, monkeypatch):
     monkeypatch.setattr(render_module, "encode", recording)
     render(source, source.path.read_bytes())
     assert len(seen) == 6 and len({id(image) for image in seen}) == 6
+
+
+def test_keep_freed_memory_applies_once_on_glibc(monkeypatch):
+    import ctypes
+    import platform
+    from pipeline.imaging import render as render_module
+    monkeypatch.setattr(render_module, "_malloc_tuned", None)
+    applied = render_module.keep_freed_memory()
+    assert applied == (platform.libc_ver()[0] == "glibc")
+    calls = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: calls.append(name))
+    assert render_module.keep_freed_memory() == applied and calls == []     # once per process
