@@ -187,3 +187,58 @@ def test_doit_publish(built, bucket):
     assert head["ContentType"] == JSON_TYPE
     assert (output / "index.html").is_file()          # the report is built before publishing
     assert client.head_object(Bucket="media", Key="from-doit/index.html")["ContentType"].startswith("text/html")
+
+
+class NotMd5ETags:
+    """A boto3 client whose ETags are not MD5s (as with SSE-KMS): listing and HEAD answer a
+    digest of the real ETag; everything else goes to the real client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    @staticmethod
+    def _mangle(etag):
+        import hashlib
+        return '"' + hashlib.sha1(etag.strip('"').encode()).hexdigest()[:32] + '"'
+
+    def head_object(self, **kwargs):
+        head = self.client.head_object(**kwargs)
+        return {**head, "ETag": self._mangle(head["ETag"])}
+
+    def get_paginator(self, name):
+        real = self.client.get_paginator(name)
+        mangle = self._mangle
+
+        class Paginator:
+            def paginate(self, **kwargs):
+                for page in real.paginate(**kwargs):
+                    yield {**page, "Contents": [{**o, "ETag": mangle(o["ETag"])} for o in page.get("Contents", [])]}
+        return Paginator()
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_publish_without_md5_etags_and_without_hashing_tag_named_files(built, bucket, monkeypatch):
+    """Issue 12 item 6: tag-named files are never hashed; a bucket whose ETags are not MD5s
+    gets nothing uploaded twice (the ETag recorded at upload decides for mutable files)."""
+    from pipeline.outputs import publish as publish_module
+    _, output = built
+    target, client = bucket
+    hashed = []
+    real_md5 = publish_module._md5
+    monkeypatch.setattr(publish_module, "_md5", lambda path: hashed.append(path) or real_md5(path))
+    kms = NotMd5ETags(client)
+    files = local_files(output)
+    assert hashed and not any("/images/" in str(p) or "/Images/" in str(p) and str(p).endswith("/0")
+                              for p in hashed)
+    first = publish(output, target, client=kms, stream=io.StringIO())
+    assert len(first.uploaded) == len(files)
+    second = publish(output, target, client=kms, stream=io.StringIO())
+    assert second.uploaded == [] and second.skipped == len(files)
+    (output / "Items/show/index.json").write_bytes((output / "Items/show/index.json").read_bytes() + b" ")
+    try:
+        third = publish(output, target, client=kms, stream=io.StringIO())
+        assert third.uploaded == ["site/v1/Items/show/index.json"]
+    finally:
+        (output / "Items/show/index.json").write_bytes((output / "Items/show/index.json").read_bytes()[:-1])

@@ -15,8 +15,12 @@ What and how:
 - Order: images, then legacy links, then the other files (JSON objects, feeds, the report),
   then ``manifest.json`` last, each phase finished before the next starts, so a client never
   reads an object that names an image not uploaded yet.
-- Only what the bucket lacks: the bucket is listed once (keys, sizes, ETags); a file whose key
-  exists with the same size and MD5 (the ETag of a single-part upload) is skipped. A run that
+- Only what the bucket lacks: the bucket is listed once (keys, sizes, ETags). A tag-named file
+  (``images/{tag}/…``, legacy paths: immutable, the tag names the bytes) is skipped when its key
+  exists with the same size, and is never hashed. Any other file (JSON, manifest, report) is
+  hashed (MD5) and skipped when the key's ETag is that MD5 (a single-part upload without
+  SSE-KMS), or when the key still has the ETag recorded in ``.cache/published.json`` for the
+  upload of these very bytes (buckets whose ETags are not MD5s: SSE-KMS, multipart). A run that
   was interrupted therefore resumes where it stopped, and a second run uploads nothing.
 - Parallel uploads (a thread pool of ``jobs``) with a progress line on stderr.
 - Deletes nothing unless ``delete=True``: then keys under the prefix that the folder no longer
@@ -71,7 +75,7 @@ class PublishTarget:
 @dataclass(frozen=True)
 class LocalFile:
     """One file to publish: ``rel`` path under the output folder (POSIX), ``size`` in bytes,
-    ``md5`` hex, ``content_type``, ``cache_control`` and upload ``phase`` (0 images, 1 legacy
+    ``md5`` hex ("" for tag-named files, which are never hashed), ``content_type``, ``cache_control`` and upload ``phase`` (0 images, 1 legacy
     links, 2 other files, 3 the manifest)."""
 
     rel: str
@@ -135,7 +139,7 @@ def local_files(output: str | Path, short_max_age: int = 60) -> list[LocalFile]:
             cache, phase = IMMUTABLE, 1
         else:
             ctype, cache, phase = _content_type(path, rel), short, 2
-        files.append(LocalFile(rel, st.st_size, _md5(path), ctype, cache, phase))
+        files.append(LocalFile(rel, st.st_size, "" if cache == IMMUTABLE else _md5(path), ctype, cache, phase))
     return sorted(files, key=lambda f: (f.phase, f.rel))
 
 
@@ -203,6 +207,35 @@ class _Progress:
                 self.stream.flush()
 
 
+class _PublishRecord:
+    """``.cache/published.json``: for each mutable key uploaded, the MD5 of the bytes sent and
+    the ETag the bucket gave them; saved after the upload phases (a failed run redoes them)."""
+
+    def __init__(self, output: Path, target: PublishTarget):
+        import json
+        self.path = output / layout.CACHE_DIR / "published.json"
+        self.where = f"{target.endpoint or ''} {target.bucket} {target.prefix}"
+        self.lock = threading.Lock()
+        try:
+            data = json.loads(self.path.read_bytes())
+            self.keys = data["keys"] if data.get("where") == self.where else {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self.keys = {}
+
+    def etag(self, key: str, md5: str) -> str | None:
+        known = self.keys.get(key)
+        return known[1] if isinstance(known, list) and len(known) == 2 and known[0] == md5 else None
+
+    def uploaded(self, key: str, md5: str, etag: str) -> None:
+        with self.lock:
+            self.keys[key] = [md5, etag]
+
+    def save(self) -> None:
+        import json
+        from pipeline.store.atomic import atomic_write_bytes
+        atomic_write_bytes(self.path, json.dumps({"where": self.where, "keys": self.keys}).encode())
+
+
 def publish(output: str | Path, target: PublishTarget, jobs: int = 8, delete: bool = False,
             short_max_age: int = 60, client=None, on_uploaded=None, stream=sys.stderr) -> PublishResult:
     """Upload ``output`` to ``target`` (see the module doc for what, in which order, and what
@@ -217,12 +250,14 @@ def publish(output: str | Path, target: PublishTarget, jobs: int = 8, delete: bo
     output = Path(output).resolve()
     client = client or s3_client(target)
     remote = remote_objects(client, target)
+    record = _PublishRecord(output, target)
     result = PublishResult()
     todo = []
     for f in files:
         key = target.prefix + f.rel
         have = remote.get(key)
-        if have and have[0] == f.size and (have[1] == f.md5 or ("-" in have[1] and f.cache_control == IMMUTABLE)):
+        if have and have[0] == f.size and (f.cache_control == IMMUTABLE or have[1] == f.md5
+                                           or record.etag(key, f.md5) == have[1]):
             result.skipped += 1
         else:
             todo.append(f)
@@ -235,6 +270,9 @@ def publish(output: str | Path, target: PublishTarget, jobs: int = 8, delete: bo
         client.upload_file(str(output / f.rel), target.bucket, key,
                            ExtraArgs={"ContentType": f.content_type, "CacheControl": f.cache_control},
                            Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, use_threads=False))
+        if f.md5:
+            etag = client.head_object(Bucket=target.bucket, Key=key)["ETag"].strip('"')
+            record.uploaded(key, f.md5, etag)
         with lock:
             result.uploaded.append(key)
             result.bytes += f.size
@@ -256,6 +294,7 @@ def publish(output: str | Path, target: PublishTarget, jobs: int = 8, delete: bo
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+    record.save()
     if delete:
         wanted = {target.prefix + f.rel for f in files}
         stale = sorted(k for k in remote if k not in wanted)
