@@ -410,9 +410,18 @@ def selected_tasks_or_all(tasks: dict, selected: list | None) -> list[str]:
     return [n for n in tasks if n in selected or n.split(":")[0] in selected]
 
 
+#: Without a terminal, the build prints a progress line at most this often (seconds).
+PROGRESS_SECONDS = 5.0
+
+
 class BuildReporter(ConsoleReporter):
-    """doit reporter: ``[n/N]`` progress per task and a closing summary (sources, derivatives,
-    bytes written, time, failures). Selected in ``DOIT_CONFIG`` by dodo.py."""
+    """doit reporter: progress of the render tasks and a closing summary (sources, derivatives,
+    bytes written, time, failures). Selected in ``DOIT_CONFIG`` by dodo.py.
+
+    Progress: on a terminal a tqdm bar (done/total, rate, ETA); otherwise a line
+    ``render: n/N (r rendered, u up to date, f failed), x/s, ETA s`` every ``PROGRESS_SECONDS``
+    at most, not a line per task (a 100,000-source build would print 100,000 lines).
+    Failures are printed as they happen (``FAILED render:…``)."""
 
     def __init__(self, outstream, options):
         super().__init__(outstream, options)
@@ -421,25 +430,55 @@ class BuildReporter(ConsoleReporter):
         self.done = 0
         self.uptodate = 0
         self.rendered = 0
+        self.failed = 0
         self.files = 0
         self.bytes = 0
         self.decode_failures: list[tuple[str, str]] = []
+        self.bar = None
+        self.last_line = time.monotonic()
 
     def initialize(self, tasks, selected_tasks):
         super().initialize(tasks, selected_tasks)
         self.total = sum(1 for name in selected_tasks_or_all(tasks, selected_tasks)
                          if name.startswith("render:"))
+        isatty = getattr(self.outstream, "isatty", lambda: False)
+        if self.total and isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.total, desc="render", unit="src", file=self.outstream,
+                            dynamic_ncols=True, leave=True)
+
+    def write(self, text):
+        if self.bar is not None:
+            self.bar.write(text.rstrip("\n"), file=self.outstream)
+        else:
+            super().write(text)
+
+    def _settled(self):
+        """One more render task decided (up to date, rendered or failed)."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.done >= self.total:
+                self.bar.close()
+                self.bar = None
+            return
+        now = time.monotonic()
+        if now - self.last_line >= PROGRESS_SECONDS and self.done < self.total:
+            self.last_line = now
+            elapsed = now - self.started
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            eta = f", ETA {(self.total - self.done) / rate:.0f} s" if rate else ""
+            super().write(f"render: {self.done}/{self.total} ({self.rendered} rendered, "
+                          f"{self.uptodate} up to date, {self.failed} failed), {rate:.1f}/s{eta}\n")
 
     def execute_task(self, task):
-        if task.name.startswith("render:"):
-            self.done += 1
-            self.write(f"[{self.done}/{self.total}] {task.title()}\n")
-        elif task.actions and task.name in ("objects", "prune"):
+        if task.actions and task.name in ("objects", "prune"):
             self.write(f". {task.title()}\n")
 
     def skip_uptodate(self, task):
         if task.name.startswith("render:"):
             self.uptodate += 1
+            self._settled()
 
     def add_success(self, task):
         super().add_success(task)
@@ -448,10 +487,13 @@ class BuildReporter(ConsoleReporter):
             if values.get("error"):  # decode failure: reported here, published by nothing
                 self.decode_failures.append((task.name, values["error"]))
                 self.write(f"FAILED {task.name}: {values['error']}\n")
+                self.failed += 1
+                self._settled()
                 return
             self.rendered += 1
             self.files += values.get("files", 0)
             self.bytes += values.get("bytes", 0)
+            self._settled()
 
     def add_failure(self, task, fail):
         if fail.report:
@@ -459,8 +501,14 @@ class BuildReporter(ConsoleReporter):
         if task.name == "render":  # the group task: its failed subtasks are reported already
             return
         self.write(f"FAILED {task.name}: {fail.get_msg().strip()}\n")
+        if task.name.startswith("render:"):
+            self.failed += 1
+            self._settled()
 
     def complete_run(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
         elapsed = time.monotonic() - self.started
         failed = [(f["task"].name, f["exception"].get_msg().strip())
                   for f in self.failures if f["task"].name != "render"]
