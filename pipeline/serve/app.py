@@ -24,6 +24,7 @@ from pathlib import Path
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
+from werkzeug.http import parse_range_header
 from werkzeug.wsgi import wrap_file
 
 from pipeline.model import layout
@@ -124,6 +125,8 @@ class App:
             response = self.dispatch(request)
         except HTTPException as exc:
             response = exc.get_response(environ)
+        if response.status_code >= 400:   # error bodies are text: never sniffed as HTML or script
+            response.headers["X-Content-Type-Options"] = "nosniff"
         length = response.content_length if environ.get("REQUEST_METHOD") != "HEAD" else 0
         self.ops.observe(environ, response.status_code, response.headers, length, started, self.indexes.index)
         return response(environ, start_response)
@@ -132,7 +135,8 @@ class App:
     def _answer_key(environ) -> tuple | None:
         """Key of a plain GET (no range, no condition) in the ready-answer cache, else None."""
         if environ.get("REQUEST_METHOD") != "GET" or "HTTP_RANGE" in environ \
-                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
+                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ \
+                or "HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ:
             return None
         return environ.get("PATH_INFO"), environ.get("QUERY_STRING"), environ.get("HTTP_ACCEPT")
 
@@ -278,10 +282,10 @@ class App:
                 raise JsonApiError(404, "Not found", f"no {route.collection} with id {route.resource_id}")
             if not allowed(index, route.collection, resource):
                 raise auth_error("forbidden")
-            return _jsonapi(200, single_document(resource, request.url))
+            return _jsonapi(200, single_document(resource, _self_link(request)))
         found = [resources[i] for i in route.ids if i in resources]
         return _jsonapi(200, collection_document([r for r in found if allowed(index, route.collection, r)],
-                                                 request.url))
+                                                 _self_link(request)))
 
     def _art19_access(self, request: Request):
         """Check the ``Authorization`` header (raises the 401 ``JsonApiError``); return a
@@ -356,14 +360,53 @@ class App:
             headers["Accept-Ranges"] = "bytes"
             for name, value in resolved.headers.items():
                 headers[name] = value
-            response.set_etag(resolved.etag or f"{st.st_size:x}-{st.st_mtime_ns:x}")
-            response = response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
+            etag = resolved.etag or f"{st.st_size:x}-{st.st_mtime_ns:x}"
+            response.set_etag(etag)
+            status = _precondition(request, etag, int(st.st_mtime))
+            if status is not None:
+                return _bodiless(status, response)
+            # conditions are decided above; Werkzeug does the range (and If-Range) only, and a
+            # malformed, multiple or non-byte range is ignored: a 200 (RFC 9110 §14.2)
+            drop = {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
+            ranges = parse_range_header(request.environ.get("HTTP_RANGE"))
+            if ranges is None or ranges.units != "bytes" or len(ranges.ranges) != 1:
+                drop.add("HTTP_RANGE")
+            environ = {k: v for k, v in request.environ.items() if k not in drop}
+            response = response.make_conditional(environ, accept_ranges=True, complete_length=st.st_size)
             if whole and request.method != "HEAD" and response.status_code in (200, 206):
                 start, stop = (response.content_range.start, response.content_range.stop) \
                     if response.status_code == 206 else (0, st.st_size)
                 f.seek(start)
                 response.response = [f.read(stop - start)]
         return response
+
+
+def _precondition(request: Request, etag: str, mtime: int) -> int | None:
+    """RFC 9110 §13.2.2, in its order: 412 for a failed ``If-Match`` (strong comparison) or,
+    without one, a failed ``If-Unmodified-Since``; then 304 for a matching ``If-None-Match``
+    (weak) or, without one, an unmodified ``If-Modified-Since``, even with a ``Range`` (§13.2.2
+    puts the range last); None to answer normally."""
+    if_match = request.if_match
+    if request.headers.get("If-Match") is not None:
+        if not (if_match.star_tag or if_match.contains(etag)):
+            return 412
+    elif request.if_unmodified_since is not None and mtime > request.if_unmodified_since.timestamp():
+        return 412
+    if request.headers.get("If-None-Match") is not None:
+        if request.if_none_match.star_tag or request.if_none_match.contains_weak(etag):
+            return 304
+    elif request.if_modified_since is not None and mtime <= request.if_modified_since.timestamp():
+        return 304
+    return None
+
+
+def _bodiless(status: int, response: Response) -> Response:
+    """The 304 of ``response`` (its validators and caching headers, no body; Werkzeug's 304 as
+    ``make_conditional`` makes it), or a 412 with no body."""
+    if status == 412:
+        return Response(b"", status=412, mimetype="text/plain")
+    response.status_code, response.response = 304, []
+    return response
 
 
 @dataclass(frozen=True)
@@ -395,6 +438,13 @@ def _header_safe(value: str) -> str:
     percent-encoded (UTF-8), so no request can put a line break or a byte the HTTP server
     refuses into an answer's headers (issue 13)."""
     return quote(value, safe=_HEADER_SAFE)
+
+
+def _self_link(request: Request) -> str:
+    """A JSON:API ``links.self`` as a relative reference (path and query): never built from the
+    request's ``Host``, which any client sets (issue 13)."""
+    query = request.query_string.decode("latin-1")
+    return quote(request.path, safe="/:@!$&'()*+,;=") + (f"?{query}" if query else "")
 
 
 def _jsonapi(status: int, document: dict) -> Response:
