@@ -94,11 +94,16 @@ def run_job(job: RenderJob) -> dict:
     """Run one ``RenderJob`` wherever it is called (a doit process, a Dask worker…): read the
     source, render it (pure), write the files into ``open_store(job.store)``, the render record
     last. Returns the doit values (``{"files", "bytes"}`` + ``"blurhash"`` or ``"error"``).
-    Raises ``SourceError`` when the source vanished or changed since planning."""
+    Raises ``SourceError`` when the source vanished or changed since planning. Keeps the time
+    it took for the report (``record_render_time``)."""
+    started = time.perf_counter()
     store = open_store(job.store)
     if isinstance(job.source, PodcastPlan):
-        return render_podcast(job.source, store)
-    return render_source(job.source, store)
+        values = render_podcast(job.source, store)
+    else:
+        values = render_source(job.source, store)
+    record_render_time(job, time.perf_counter() - started)
+    return values
 
 
 def is_rendered(store: Store, job: RenderJob) -> bool:
@@ -134,10 +139,7 @@ def record_render_time(job: RenderJob, seconds: float) -> None:
 
 def _run_job_action(job: RenderJob):
     try:
-        started = time.perf_counter()
-        values = run_job(job)
-        record_render_time(job, time.perf_counter() - started)
-        return values
+        return run_job(job)
     except SourceError as exc:
         from doit.exceptions import TaskFailed
         return TaskFailed(str(exc))
