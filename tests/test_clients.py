@@ -17,6 +17,9 @@ from PIL import Image
 
 from clients import CLIENTS, RECIPES, dashed
 from conftest import ROOT, copy_media, run_doit, running_server
+from pipeline.model.sizing import output_size
+from pipeline.serve.index import Index
+from pipeline.serve.routes import match
 from test_hosting import NGINX, fetch, running_nginx
 
 CATALOG = textwrap.dedent("""\
@@ -116,6 +119,16 @@ def test_client_url_is_answered_by_both_servers(built, servers, recipe):
         Image.open(io.BytesIO(body)).verify()
         answers[server] = (headers["content-type"], headers["x-image-size"], body)
     assert len({a for a in answers.values()}) == 1, f"{url}: serve.py and nginx differ"
+    # the size ladder (issue 9): never smaller than Jellyfin's answer, at most 1.25× it
+    path, _, query = url.partition("?")
+    _, request = match(path, urllib.parse.parse_qsl(query, keep_blank_values=True))
+    _, slots = Index(output).owner(request.kind, request.owner_id)
+    image = Index(output).images[slots[request.image_type][request.index]]
+    jellyfin = output_size(image.width, image.height, request.size)
+    served = tuple(map(int, answers["serve.py"][1].split("x")))
+    assert served[0] >= jellyfin[0] and served[1] >= jellyfin[1], f"{url}: {served} < Jellyfin's {jellyfin}"
+    assert served[0] <= 1.25 * jellyfin[0] and served[1] <= 1.25 * jellyfin[1], \
+        f"{url}: {served} > 1.25 × Jellyfin's {jellyfin}"
 
 
 def test_fields_the_clients_read(built):

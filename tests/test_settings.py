@@ -12,7 +12,8 @@ from pipeline.catalog.settings import DEFAULTS, Settings, SettingsError, parse_s
 from pipeline.model.sizing import SizeRequest
 
 KNOWN_FORMATS = ", ".join(["Original", *FORMATS])
-GENERAL_LADDER = ("maxWidth=160", "maxWidth=320", "maxWidth=640", "maxWidth=1280")
+FULL = "maxWidth=100000"    # the full-size image in every format (issue 9: no size → full size)
+GENERAL_LADDER = ("maxWidth=160", "maxWidth=320", "maxWidth=640", "maxWidth=1280", FULL)
 
 #: ImageType → (qualities, sizes as query strings) of the defaults; formats are always the same.
 DEFAULT_PROFILES = {
@@ -20,15 +21,15 @@ DEFAULT_PROFILES = {
                            *GENERAL_LADDER)),
     "Art": ((90,), GENERAL_LADDER),
     "Backdrop": ((80, 90), ("maxWidth=480", "maxWidth=960", "maxWidth=1280", "maxWidth=1920",
-                            "maxWidth=2560", "maxWidth=3840")),
+                            "maxWidth=2560", "maxWidth=3840", FULL)),
     "Banner": ((90,), GENERAL_LADDER),
-    "Logo": ((90,), ("height=40", "height=80", "height=120", "maxHeight=220", "maxHeight=440")),
-    "Thumb": ((90,), ("maxWidth=320", "maxWidth=640", "maxWidth=1280")),
+    "Logo": ((90,), ("height=40", "height=80", "height=120", "maxHeight=220", "maxHeight=440", FULL)),
+    "Thumb": ((90,), ("maxWidth=320", "maxWidth=640", "maxWidth=1280", FULL)),
     "Disc": ((90,), GENERAL_LADDER),
     "Box": ((90,), GENERAL_LADDER),
     "Screenshot": ((90,), GENERAL_LADDER),
     "Menu": ((90,), GENERAL_LADDER),
-    "Chapter": ((90,), ("maxWidth=400", "maxWidth=800")),
+    "Chapter": ((90,), ("maxWidth=400", "maxWidth=800", FULL)),
     "BoxRear": ((90,), GENERAL_LADDER),
     "Profile": ((90,), GENERAL_LADDER),
 }
@@ -61,8 +62,23 @@ def test_default_primary_ladder_as_size_requests():
         SizeRequest(fillWidth=456, fillHeight=684),
         SizeRequest(width=300),
         SizeRequest(maxWidth=160), SizeRequest(maxWidth=320), SizeRequest(maxWidth=640),
-        SizeRequest(maxWidth=1280),
+        SizeRequest(maxWidth=1280), SizeRequest(maxWidth=100_000),
     )
+
+
+def test_client_driven_ladder_steps_at_most_1_2():
+    """Issue 9: the Primary and Thumb ladder (and Backdrop's from 480 px, at the default
+    quality) in Original and Jpg: each width ≤ 1.2× the one before, 80 px to beyond 3000."""
+    from pipeline.catalog.settings import LADDER_WIDTHS
+    assert LADDER_WIDTHS[0] == 80 and LADDER_WIDTHS[-1] > 3000
+    assert all(b / a <= 1.21 for a, b in zip(LADDER_WIDTHS, LADDER_WIDTHS[1:]))   # 1.2, rounded to pixels
+    settings = parse_settings(None)
+    for image_type, low, qualities in (("Primary", 80, (90, 96)), ("Thumb", 80, (90,)), ("Backdrop", 480, (90,))):
+        variants = settings.profile(image_type).variants
+        ladder = [v for v in variants if all(d.is_empty() for d in v.decorations) and v.formats == ("Original", "Jpg")
+                  and SizeRequest(maxWidth=LADDER_WIDTHS[-1]) in v.sizes]
+        assert ladder and ladder[0].qualities == qualities, image_type
+        assert min(s.maxWidth for s in ladder[0].sizes) >= low
 
 
 def test_parse_settings_does_not_mutate_defaults():
@@ -262,9 +278,9 @@ def test_fingerprint_changes_with_a_byte_affecting_value(raw):
     with_defaults(formats=["original", "jpeg", "WEBP"]),
     with_defaults(formats=["Original", "Jpg", "Jpg", "Webp", "jpp"]),
     with_defaults(qualities=[90, 90]),
-    with_defaults(sizes=[{"maxWidth": [160, 320]}, {"maxWidth": [320, 640, 1280]}]),
+    with_defaults(sizes=[{"maxWidth": [160, 320]}, {"maxWidth": [320, 640, 1280]}, {"maxWidth": 100_000}]),
     with_defaults(Backdrop={"qualities": [90, 80, 80]}),
-    with_defaults(Chapter={"sizes": [{"maxWidth": 400}, {"maxWidth": [800]}]}),
+    with_defaults(Chapter={"sizes": [{"maxWidth": 400}, {"maxWidth": [800]}, {"maxWidth": [100_000]}]}),
     {"types": {**DEFAULTS["types"], "Art": {}, "Banner": None}},
 ], ids=["same-quality", "black-name", "short-hex", "hex-without-hash", "css-rgb", "format-aliases",
         "duplicate-formats", "duplicate-qualities", "overlapping-ladders", "reordered-qualities",
@@ -288,7 +304,7 @@ def test_profile_fingerprint_is_compact_sorted_json_of_the_byte_affecting_values
     assert data["renderer"] == settings_module.RENDERER_VERSION
     assert data["formats"] == ["Original", "Jpg", "Webp"]
     assert data["qualities"] == [90]
-    assert data["sizes"] == ["maxWidth=400", "maxWidth=800"]
+    assert data["sizes"] == ["maxWidth=400", "maxWidth=800", "maxWidth=100000"]
     assert data["quality"] == 77
     assert data["background_color"] == [16, 32, 48]
 

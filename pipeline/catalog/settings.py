@@ -63,6 +63,28 @@ from pipeline.model.sizing import SIZE_PARAMETERS, SizeRequest
 
 #: One size every format is precomputed at, so each format can be tried on every image.
 _EVERY_FORMAT = {"formats": ["Png", "Gif", "Bmp", "Avif"], "sizes": [{"maxWidth": 320}]}
+
+#: The full-size image (``maxWidth`` beyond any source: never upscaled), so a request with no
+#: size gets the whole image in every precomputed format, as Jellyfin answers (jellyfin-vue
+#: asks ``?quality=90&format=Webp``; Kodi, Findroid and Swiftfin's logos no size at all).
+FULL_SIZE = {"maxWidth": 100_000}
+
+#: The client-driven ladder (issue 9): widths 80 px to 3680 px, each 1.2× the one before, so
+#: every size the nine clients of tests/clients.py ask at their defaults (desktop 1920×1080 at
+#: DPR 1 and 2, phone at density 3, 1080p TV) is answered by a file at most 1.2× (plus a pixel
+#: of rounding) as wide and high as Jellyfin's answer and never smaller (bench/clients.py).
+#: The sizes each client asks, by ImageType (tests/clients.py has the source file of each):
+#:   Primary: jellyfin-web list 80/160 (fill, listview.js), cards fill 223×335 / 446×669 (q96,
+#:     url.ts), Emby cards maxWidth 213/426, Finamp 168/510, androidtv 200×300 and fillHeight
+#:     400, apiclient-python 300, tvOS 500, Swiftfin 600 (portrait) and 900 (episodes);
+#:   Thumb: jellyfin-web next-up cards fill 355×200 / 710×400 (q96);
+#:   Backdrop: jellyfin-web and Emby maxWidth 1920 / 3840 (screen × DPR, q80 / q70) are screen
+#:     steps below; androidtv 462×260 cards and apiclient-python's MaxWidth (default quality)
+#:     take the ladder from 480 px at the default quality.
+LADDER_WIDTHS = [round(80 * 1.2 ** i) for i in range(21)]
+_LADDER = {"formats": ["Original", "Jpg"], "sizes": [{"maxWidth": LADDER_WIDTHS}]}
+_BACKDROP_LADDER = {"formats": ["Original", "Jpg"], "qualities": [90],
+                    "sizes": [{"maxWidth": [w for w in LADDER_WIDTHS if w >= 480]}]}
 #: jellyfin-web's card box at quality 96, where it draws playback state.
 _CARD = {"sizes": [{"fillWidth": 228, "fillHeight": 342}], "formats": ["Original", "Webp"], "qualities": [96]}
 
@@ -72,7 +94,7 @@ DEFAULTS: dict[str, Any] = {
     "negotiate_format": False,
     "formats": ["Original", "Jpg", "Webp"],
     "qualities": [90],
-    "sizes": [{"maxWidth": [160, 320, 640, 1280]}],
+    "sizes": [{"maxWidth": [160, 320, 640, 1280]}, FULL_SIZE],
     "variants": [_EVERY_FORMAT],
     "podcast": {"format": "Jpg", "quality": 90, "background_color": "#ffffff", "base_url": ""},
     "types": {
@@ -82,9 +104,11 @@ DEFAULTS: dict[str, Any] = {
                 {"fillWidth": [228, 456], "fillHeight": [342, 684]},
                 {"width": 300},
                 {"maxWidth": [160, 320, 640, 1280]},
+                FULL_SIZE,
             ],
             "variants": [
                 _EVERY_FORMAT,
+                _LADDER,
                 {**_CARD, "percentPlayed": {"from": 5, "to": 95, "step": 5}},
                 {**_CARD, "unplayedCount": {"from": 1, "to": 20}},
                 {**_CARD, "addPlayedIndicator": True},
@@ -94,22 +118,23 @@ DEFAULTS: dict[str, Any] = {
         },
         "Backdrop": {
             "qualities": [80, 90],
-            "sizes": [{"maxWidth": [480, 960, 1280, 1920, 2560, 3840]}],
+            "sizes": [{"maxWidth": [480, 960, 1280, 1920, 2560, 3840]}, FULL_SIZE],
             "variants": [
                 _EVERY_FORMAT,
+                _BACKDROP_LADDER,
                 {"sizes": [{"maxWidth": 1920}], "formats": ["Original", "Webp"], "qualities": [80],
                  "blur": [20], "foregroundLayer": [0.4, 1]},
             ],
         },
-        "Chapter": {"sizes": [{"maxWidth": [400, 800]}]},
+        "Chapter": {"sizes": [{"maxWidth": [400, 800]}, FULL_SIZE]},
         "Logo": {
-            "sizes": [{"height": [40, 80, 120]}, {"maxHeight": [220, 440]}],
+            "sizes": [{"height": [40, 80, 120]}, {"maxHeight": [220, 440]}, FULL_SIZE],
             "variants": [
                 _EVERY_FORMAT,
                 {"sizes": [{"maxHeight": 220}], "formats": ["Jpg"], "backgroundColor": ["#ffffff", "#101010"]},
             ],
         },
-        "Thumb": {"sizes": [{"maxWidth": [320, 640, 1280]}]},
+        "Thumb": {"sizes": [{"maxWidth": [320, 640, 1280]}, FULL_SIZE], "variants": [_EVERY_FORMAT, _LADDER]},
     },
 }
 
