@@ -5,7 +5,8 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``model``: value types shared by build and serve: ``imagetypes``, ``formats``, ``sizing``
   (Jellyfin's output-size rule), ``colors``, ``decoration`` (``Decoration`` and the registry of decoration parameters), ``derivative``
   (``Derivative``), ``layout`` (the one place that maps files and URLs to paths under ``output/``),
-  ``http`` (Cache-Control and media-type values serve.py, nginx and the bucket share).
+  ``http`` (Cache-Control and media-type values serve.py, nginx and the bucket share), ``ids``
+  (published GUIDs, their spellings, named-item name keys and safe file names).
 - ``catalog``: load and validate ``catalog.yaml`` (``loader``) and its ``settings``; ``scan`` writes
   it from a media folder (``doit scan``); ``edit`` changes it durably for the write routes
   (round trip, validated, fsynced, locked across processes; content-addressed uploads).
@@ -16,7 +17,8 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``art19``: ART19 podcast images: ``crop``, ``podcast`` (plan and render), ``jsonapi``, ``feeds``,
   ``documents`` (the published JSON:API resources and feed files).
 - ``outputs``: what the build publishes: ``manifest`` (typed schema; write, read, version check),
-  ``dto`` (BaseItemDto, ImageInfo, user objects), ``links`` (legacy path links), ``renders``
+  ``dto`` (BaseItemDto, ImageInfo, user objects), ``fields`` (the identity and hierarchy fields
+  clients read: ``SeriesId``, ``AlbumId`` …), ``links`` (legacy path links), ``renders``
   (per-tag facts of the current renders), ``objects`` (the step that writes them all, manifest
   last), ``report`` (with
   ``charts``), ``publish`` (S3).
