@@ -1,6 +1,6 @@
 """Client recipes against the default catalog: served size vs Jellyfin's, and the ladder's cost.
 
-    .venv/bin/python bench/clients.py [--catalog catalog.yaml] [--output bench/.cache/clients]
+    .venv/bin/python bench/clients.py [--catalog catalog.yaml] [--output bench/.cache/clients] [--baseline]
 
 Builds the catalog (doit, incremental), starts serve.py on a free 127.0.0.1 port, and for every
 recipe of tests/clients.py (nine clients, their source files, default settings per device)
@@ -10,6 +10,9 @@ rule, on the image's upright size). Target (issue 9): never smaller than Jellyfi
 (unless the source is) and at most 1.25× its width and height. Then the storage the build
 costs: bytes under ``images/`` (originals + derivatives) and of the derivatives alone, per
 byte of the catalog's sources.
+
+``--baseline`` measures the defaults as they were before issue 9's ladder (no client ladder, no
+full-size entries), built in-process with those settings into ``bench/.cache/clients-baseline``.
 """
 
 from __future__ import annotations
@@ -97,16 +100,42 @@ def storage(output: Path) -> dict:
             "derivative_bytes": derivatives}
 
 
+def _baseline_defaults() -> None:
+    """Put the pre-issue-9 defaults back in ``settings.DEFAULTS``: no full-size entries, no
+    client-ladder variants (in place; for this process and the build it forks)."""
+    from pipeline.catalog import settings
+    ladders = (settings._LADDER, settings._BACKDROP_LADDER)
+    defaults = settings.DEFAULTS
+    for entry in [defaults, *defaults["types"].values()]:
+        if "sizes" in entry:
+            entry["sizes"] = [s for s in entry["sizes"] if s != settings.FULL_SIZE]
+        if "variants" in entry:
+            entry["variants"] = [v for v in entry["variants"] if v not in ladders]
+
+
+def _build(catalog: Path, output: Path, baseline: bool) -> bool:
+    if not baseline:
+        build = subprocess.run([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "-d", str(REPO), "-n", "2",
+                                f"catalog={catalog}", f"output={output}"], capture_output=True, text=True)
+        if build.returncode != 0:
+            print(build.stdout[-2000:], build.stderr[-2000:])
+        return build.returncode == 0
+    _baseline_defaults()
+    from doit.doit_cmd import DoitMain
+    args = ["-f", str(REPO / "dodo.py"), "-d", str(REPO), "-n", "2", f"catalog={catalog}", f"output={output}"]
+    sys.argv = ["doit", *args]
+    return DoitMain().run(args) == 0      # dodo.py imports the patched settings module
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path, default=REPO / "catalog.yaml")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / ".cache" / "clients")
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--baseline", action="store_true", help="the defaults before issue 9's ladder")
     args = parser.parse_args(argv)
+    args.output = args.output or REPO / "bench" / ".cache" / ("clients-baseline" if args.baseline else "clients")
     started = time.monotonic()
-    build = subprocess.run([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "-d", str(REPO), "-n", "2",
-                            f"catalog={args.catalog}", f"output={args.output}"], capture_output=True, text=True)
-    if build.returncode != 0:
-        print(build.stdout[-2000:], build.stderr[-2000:])
+    if not _build(args.catalog.resolve(), args.output.resolve(), args.baseline):
         return 1
     print(f"build: {time.monotonic() - started:.1f} s ({args.catalog} → {args.output})")
     port = _free_port()
@@ -136,7 +165,7 @@ def main(argv=None) -> int:
     print(f"storage: {s['images']} images, {s['files']} files; sources {s['source_bytes'] / 1e6:.2f} MB, "
           f"published {s['published_bytes'] / 1e6:.2f} MB ({s['published_bytes'] / s['source_bytes']:.2f}× sources), "
           f"derivatives {s['derivative_bytes'] / 1e6:.2f} MB ({s['derivative_bytes'] / s['source_bytes']:.2f}×)")
-    return 0 if good == len(rows) else 2
+    return 0 if good == len(rows) or args.baseline else 2
 
 
 if __name__ == "__main__":
