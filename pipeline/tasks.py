@@ -251,10 +251,11 @@ def plan_digest(plan: BuildPlan, catalog: Path) -> str:
     state += repr(sorted(plan.library.user_data.items()))
     state += repr([(p.image, p.tag) for p in plan.podcast.values()]) + plan.base_url
     digest = hashlib.sha256(state.encode())
-    try:
-        digest.update(Path(catalog).read_bytes())
-    except OSError:
-        pass
+    for path in (Path(catalog), *getattr(plan.library, "included", ())):
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            pass
     return digest.hexdigest()
 
 

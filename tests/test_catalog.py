@@ -722,3 +722,50 @@ def test_numeric_looking_id_is_kept_as_written_or_rejected(root):
         assert [e.field for e in exc.errors] == ["items[0].id"]
     else:
         assert list(library.items) == ["0123"]
+
+
+def test_include_splits_a_catalog_and_errors_keep_their_file_and_line(tmp_path):
+    """Issue 12 item 3: ``include:`` appends the items/users/user_data/podcast_images of other
+    files; every error names the file and line it is in; ids are unique across files."""
+    from pipeline.catalog.loader import load_catalog
+    from pipeline.errors import CatalogErrors
+    from PIL import Image
+    (tmp_path / "media").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        Image.new("RGB", (40, 60), "red").save(tmp_path / "media" / name)
+    (tmp_path / "catalog.yaml").write_text(
+        "include: [films.yaml, more/series.yaml]\n"
+        "items:\n  - {id: main1, name: Main, type: Movie, images: {Primary: media/a.jpg}}\n")
+    (tmp_path / "films.yaml").write_text(
+        "items:\n  - {id: film1, name: Film, type: Movie, images: {Primary: media/b.jpg}}\n"
+        "users:\n  - {id: alice, name: alice}\n")
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "series.yaml").write_text(
+        "items:\n  - {id: show, name: Show, type: Series}\n"
+        "  - {id: ep, name: Ep, type: Episode, parent: show, images: {Primary: media/a.jpg}}\n")
+    library = load_catalog(tmp_path / "catalog.yaml")
+    assert list(library.items) == ["main1", "film1", "show", "ep"]
+    assert list(library.users) == ["alice"]
+    assert library.included == ((tmp_path / "films.yaml").resolve(), (tmp_path / "more/series.yaml").resolve())
+
+    (tmp_path / "more" / "series.yaml").write_text(
+        "items:\n  - {id: show, name: Show, type: Series}\n"
+        "  - {id: film1, name: Again, type: Movie}\n"
+        "  - {id: ep, name: Ep, type: Episode, parent: nowhere,\n"
+        "     images: {Primary: media/missing.jpg}}\n")
+    with pytest.raises(CatalogErrors) as info:
+        load_catalog(tmp_path / "catalog.yaml")
+    text = str(info.value)
+    series = str((tmp_path / "more/series.yaml").resolve())
+    assert f"{series}:3: items[1].id: duplicate id 'film1'" in text
+    assert f"{series}:4: items[2].parent: parent 'nowhere' does not exist" in text
+    assert f"{series}:5: items[2].images.Primary" in text
+
+    (tmp_path / "films.yaml").write_text("settings: {}\nitems: [\n")
+    with pytest.raises(CatalogErrors) as info:
+        load_catalog(tmp_path / "catalog.yaml")
+    assert str((tmp_path / "films.yaml").resolve()) in str(info.value)
+    (tmp_path / "films.yaml").write_text("settings: {}\n")
+    with pytest.raises(CatalogErrors) as info:
+        load_catalog(tmp_path / "catalog.yaml")
+    assert "films.yaml:1: settings: unknown key in an included file" in str(info.value)

@@ -69,7 +69,9 @@ _ITEM_KEYS = ("id", "name", "type", "parent", "images", "path", "guid", "index_n
               "remote_images")
 _REMOTE_KEYS = ("provider", "url", "type", "thumbnail", "width", "height", "language", "rating", "votes")
 _USER_KEYS = ("id", "name", "images", "guid")
-_TOP_KEYS = ("settings", "items", "users", "user_data", "podcast_images")
+_TOP_KEYS = ("settings", "items", "users", "user_data", "podcast_images", "include")
+#: The list sections an ``include:``d file may hold; they are appended to the main file's.
+_INCLUDED_KEYS = ("items", "users", "user_data", "podcast_images")
 _PODCAST_KEYS = ("id", "bucket", "source", "crop", "created_at", "updated_at")
 #: Bucket types that name an entity of the catalog (the others are ART19 accounts we do not model).
 _BUCKET_ENTITIES = {"Series": "Items", "Season": "Items", "Episode": "Items", "User": "Users"}
@@ -167,6 +169,8 @@ class Library:
     users: dict[str, Owner]
     user_data: dict[tuple[str, str], dict] = field(default_factory=dict)
     podcast_images: dict[str, PodcastImage] = field(default_factory=dict)
+    #: Files named by ``include:`` (absolute), in order; their bytes are part of the catalog.
+    included: tuple[Path, ...] = ()
 
     def owners(self) -> list[Owner]:
         """Items, then users."""
@@ -377,6 +381,85 @@ class _Checker:
         self.errors.append(CatalogError(self.file, self.located.line(path), field_name(path), message))
 
 
+class _Included(_Checker):
+    """A checker over the main catalog and its ``include:``d files, whose list sections were
+    appended to the main file's: a path ``(section, i, …)`` is routed to the file and local
+    index that entry came from, so every error keeps its own file:line."""
+
+    def __init__(self, main: _Checker, parts: list[tuple[_Checker, dict]]):
+        self.file, self.located, self.errors = main.file, main.located, main.errors
+        self.spans: dict[str, list[tuple[int, int, _Checker]]] = {}   # section → (start, end, checker)
+        for checker, data in parts:
+            for section in _INCLUDED_KEYS:
+                entries = data.get(section)
+                if isinstance(entries, list) and entries:
+                    spans = self.spans.setdefault(section, [])
+                    start = spans[-1][1] if spans else 0
+                    spans.append((start, start + len(entries), checker))
+
+    def _route(self, path: tuple) -> tuple[_Checker, tuple]:
+        if len(path) >= 2 and isinstance(path[1], int):
+            for start, end, checker in self.spans.get(path[0], ()):
+                if start <= path[1] < end:
+                    return checker, (path[0], path[1] - start) + path[2:]
+        return self, path
+
+    def raw(self, path: tuple, value: Any) -> Any:
+        checker, local = self._route(path)
+        return _Checker.raw(checker, local, value)
+
+    def fail(self, path: tuple, message: str):
+        checker, local = self._route(path)
+        self.errors.append(CatalogError(checker.file, checker.located.line(local), field_name(local), message))
+
+
+def _include(check: _Checker, data: dict, catalog_path: Path) -> tuple[dict, _Checker, tuple[Path, ...]]:
+    """Parse the files of ``data["include"]`` (paths relative to the main catalog's folder; one
+    level: an included file holds only ``items``, ``users``, ``user_data``, ``podcast_images``)
+    and append their sections to the main file's. Returns (merged data, a checker routing
+    errors to their file, the included paths). Parse errors of an included file are raised
+    with its own file:line."""
+    names = data.get("include")
+    if names is None:
+        return data, check, ()
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        check.fail(("include",), "must be a file path or a list of file paths")
+        return data, check, ()
+    parts = [(check, data)]
+    paths = []
+    for i, name in enumerate(names):
+        path = (catalog_path.parent / name).resolve()
+        if path == catalog_path or path in paths:
+            check.fail(("include", i), f"{name!r} is included twice (or is this catalog)")
+            continue
+        node, part = _parse(path)
+        located = _Located(node)
+        sub = _Checker(path, located)
+        sub.errors = check.errors
+        for dup, line in located.duplicates:
+            check.errors.append(CatalogError(path, line, field_name(dup), "duplicate key"))
+        if part is None:
+            part = {}
+        if not isinstance(part, dict):
+            sub.fail((), f"an included file must be a mapping with {', '.join(_INCLUDED_KEYS)}")
+            continue
+        for key in part:
+            if key not in _INCLUDED_KEYS:
+                sub.fail((key,), f"unknown key in an included file (known: {', '.join(_INCLUDED_KEYS)})")
+        paths.append(path)
+        parts.append((sub, part))
+    merged = dict(data)
+    for section in _INCLUDED_KEYS:
+        lists = [p.get(section) for _, p in parts]
+        if any(entries is not None for entries in lists[1:]):
+            if not all(entries is None or isinstance(entries, list) for entries in lists):
+                continue   # the section's own check reports "must be a list"
+            merged[section] = [entry for entries in lists if entries for entry in entries]
+    return merged, _Included(check, parts), tuple(paths)
+
+
 def load_catalog(catalog_path: str | Path) -> Library:
     """Read, parse and validate a catalog file.
 
@@ -400,6 +483,7 @@ def load_catalog(catalog_path: str | Path) -> Library:
         if key not in _TOP_KEYS:
             check.fail((key,), f"unknown key (known: {', '.join(_TOP_KEYS)})")
 
+    data, check, included = _include(check, data, catalog_path)
     settings = None
     try:
         settings = parse_settings(data.get("settings"))
@@ -415,7 +499,7 @@ def load_catalog(catalog_path: str | Path) -> Library:
     podcast = _podcast_images(check, data.get("podcast_images"), root, items, users)
     if check.errors:
         raise CatalogErrors(check.errors)
-    return Library(catalog_path, root, settings, items, users, user_data, podcast)
+    return Library(catalog_path, root, settings, items, users, user_data, podcast, included)
 
 
 def _podcast_images(check: _Checker, entries: Any, root: Path, items: dict, users: dict) -> dict:

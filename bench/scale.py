@@ -1,0 +1,207 @@
+"""Scale benchmark (issue 12): a generated catalog of N items over S distinct source files.
+
+    .venv/bin/python bench/scale.py --items 10000 --sources 2000 [--only build,noop,nginx,serve,dask]
+                                    [--work bench/.cache/scale] [--json FILE]
+
+Figures (each printed as one line, and as JSON with --json):
+
+- ``build``: a full build from nothing (``doit -n 2``), wall time and the driver's peak RSS.
+- ``noop``: a second ``doit`` with nothing to do: wall time and driver peak RSS.
+- ``objects_files``: files and folders under ``output/`` (legacy links included).
+- ``manifest``: size of ``manifest.json``.
+- ``nginx``: ``doit hosting`` config size and ``nginx -t`` time (needs nginx).
+- ``serve``: serve.py (1 worker) RSS after start-up and after a bounded run of image requests
+  (``--requests``, each a distinct item), and requests per second of that run.
+- ``dask``: render throughput (sources/s) of ``executor=dask`` with 1 and 2 local workers
+  (``--dask-sources`` sources, a fresh output each).
+
+Sources are small generated JPEGs (64–127 px wide), so the figures measure the per-item costs of
+planning, objects, index, config and serving, not pixels. Times are wall-clock on whatever
+machine runs it: record its load next to the figures. No assertion anywhere: a measuring tool.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+SETTINGS = """\
+settings:
+  formats: [Original, Jpg, Webp]
+  qualities: [80]
+  sizes: [{maxWidth: [32, 64]}]
+"""
+
+
+def generate(work: Path, items: int, sources: int) -> Path:
+    """``work/catalog.yaml`` with ``items`` Movies, item i's Primary being source i % S."""
+    from PIL import Image
+    media = work / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    for s in range(sources):
+        path = media / f"s{s:05d}.jpg"
+        if not path.exists():
+            Image.new("RGB", (64 + s % 64, 96), ((s * 37) % 256, (s * 91) % 256, (s * 13) % 256)).save(path, quality=85)
+    lines = [SETTINGS, "items:\n"]
+    for i in range(items):
+        lines.append(f"  - {{id: item{i:06d}, name: Item {i}, type: Movie, images: {{Primary: media/s{i % sources:05d}.jpg}}}}\n")
+    catalog = work / f"catalog-{items}.yaml"
+    catalog.write_text("".join(lines))
+    return catalog
+
+
+def doit(catalog: Path, output: Path, *args: str) -> tuple[float, float, str]:
+    """Run doit in a child; (seconds, peak RSS of that child in MB, stdout)."""
+    cmd = [PY, "-c", "import resource,subprocess,sys;"
+           "r=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+           "print(r.stdout[-3000:]);print(r.stderr[-2000:],file=sys.stderr);"
+           "print('RSS_KB',resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);sys.exit(r.returncode)",
+           PY, "-m", "doit", "-f", str(ROOT / "dodo.py"), "-d", str(ROOT), *args,
+           f"catalog={catalog}", f"output={output}"]
+    started = time.monotonic()
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    rss = next((int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("RSS_KB")), 0)
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+    return seconds, rss / 1024, result.stdout
+
+
+def count_tree(output: Path) -> int:
+    return sum(len(dirs) + len(files) for _, dirs, files in os.walk(output))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """RSS of ``pid`` and its children (MB), from /proc."""
+    total = 0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def serve(output: Path, items: int, requests: int) -> dict:
+    port = free_port()
+    proc = subprocess.Popen([PY, str(ROOT / "serve.py"), "--output", str(output), "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        started = time.monotonic()
+        for _ in range(1200):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/System/Info/Public", timeout=1):
+                    break
+            except urllib.error.HTTPError:
+                break                               # it answers: up
+            except OSError:
+                time.sleep(0.05)
+        startup = time.monotonic() - started
+        rss_start = rss_mb(proc.pid)
+        t0 = time.monotonic()
+        ok = 0
+        for n in range(requests):
+            i = (n * 7919) % items
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/Items/item{i:06d}/Images/Primary?maxWidth=64",
+                                            timeout=10) as r:
+                    r.read()
+                    ok += r.status == 200
+            except OSError:
+                pass
+        seconds = time.monotonic() - t0
+        return {"startup_s": round(startup, 2), "rss_start_mb": round(rss_start, 1),
+                "rss_after_mb": round(rss_mb(proc.pid), 1), "requests": requests, "ok": ok,
+                "req_per_s": round(requests / seconds, 1)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=10000)
+    parser.add_argument("--sources", type=int, default=2000)
+    parser.add_argument("--only", default="build,noop,nginx,serve,dask")
+    parser.add_argument("--work", default=str(ROOT / "bench" / ".cache" / "scale"))
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--dask-sources", type=int, default=200)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    catalog = generate(work, args.items, args.sources)
+    output = work / f"out-{args.items}"
+    figures = {"items": args.items, "sources": args.sources, "cpus": os.cpu_count(),
+               "loadavg": os.getloadavg()}
+
+    def report(name, **values):
+        figures[name] = values
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items()), flush=True)
+
+    if "build" in only:
+        shutil.rmtree(output, ignore_errors=True)
+        seconds, rss, out = doit(catalog, output, "-n", "2")
+        report("build", seconds=round(seconds, 1), driver_rss_mb=round(rss), summary=[line for line in out.splitlines() if line.startswith("build:")])
+        report("output_tree", files_and_folders=count_tree(output),
+               manifest_mb=round((output / "manifest.json").stat().st_size / 1e6, 1))
+    if "noop" in only:
+        seconds, rss, out = doit(catalog, output)
+        report("noop", seconds=round(seconds, 2), driver_rss_mb=round(rss),
+               summary=[line for line in out.splitlines() if line.startswith("build:")])
+    if "nginx" in only and shutil.which("nginx"):
+        conf = work / f"nginx-{args.items}.conf"
+        t0 = time.monotonic()
+        doit(catalog, output, "hosting", f"nginx_conf={conf}", f"listen=127.0.0.1:{free_port()}")
+        generate_s = time.monotonic() - t0
+        wrapper = work / f"nginx-{args.items}-test.conf"
+        wrapper.write_text(f"pid {work}/nginx.pid; error_log stderr; events {{}}\n"
+                           f"http {{ access_log off; include {conf}; }}\n")
+        t0 = time.monotonic()
+        check = subprocess.run(["nginx", "-t", "-c", str(wrapper), "-p", str(work)], capture_output=True, text=True)
+        report("nginx", config_mb=round(conf.stat().st_size / 1e6, 2) if conf.exists() else None,
+               generate_s=round(generate_s, 1), test_s=round(time.monotonic() - t0, 2),
+               test_ok=check.returncode == 0, message=check.stderr.strip().splitlines()[-1:] if check.stderr else [])
+    if "serve" in only:
+        report("serve", **serve(output, args.items, args.requests))
+    if "dask" in only:
+        dcat = generate(work / "dask", args.dask_sources, args.dask_sources)
+        for workers in (1, 2):
+            dout = work / "dask" / f"out-{workers}"
+            shutil.rmtree(dout, ignore_errors=True)
+            seconds, _, out = doit(dcat, dout, "executor=dask", f"workers={workers}", "render")
+            report(f"dask_{workers}_workers", seconds=round(seconds, 1),
+                   sources_per_s=round(args.dask_sources / seconds, 1),
+                   summary=[line for line in out.splitlines() if line.startswith("build:")])
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
