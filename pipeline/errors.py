@@ -28,3 +28,14 @@ class CatalogErrors(Exception):
 
 class SourceError(Exception):
     """A source image that cannot be read or decoded (missing, truncated, not an image)."""
+
+
+
+def did_you_mean(value, known) -> str:
+    """``"; did you mean 'formats'?"`` when ``value`` is close to one of ``known`` (difflib,
+    case-insensitive), else ``""``. Appended to every "unknown key/name" message of the catalog
+    and settings validation, so a misspelt key names its likely intent."""
+    import difflib
+    lowered = {str(k).lower(): str(k) for k in known}
+    close = difflib.get_close_matches(str(value).lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {lowered[close[0]]!r}?" if close and lowered[close[0]] != str(value) else ""

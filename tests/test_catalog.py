@@ -769,3 +769,40 @@ def test_include_splits_a_catalog_and_errors_keep_their_file_and_line(tmp_path):
     with pytest.raises(CatalogErrors) as info:
         load_catalog(tmp_path / "catalog.yaml")
     assert "films.yaml:1: settings: unknown key in an included file" in str(info.value)
+
+
+def test_every_settings_error_is_reported_with_suggestions(root):
+    text = """
+        settings:
+          fromats: [Jpg]
+          qualities: [80, 900]
+          sizes: [{maxWidht: 320}]
+          types:
+            Backdrop: {formats: [Jpg, Webpp]}
+            Primay: {qualities: [80]}
+            Logo: {qualitees: [80]}
+          podcast: {quality: 101, formt: Jpg}
+        items:
+          - {id: a, name: A, type: Moive, images: {Primray: media/a.jpg}}
+        itmes: []
+    """
+    errors = errors_of(root, text)
+    found = {(e.line, e.field): e.message for e in errors}
+    expected = {
+        (2, "settings.fromats"): "did you mean 'formats'?",
+        (3, "settings.qualities[1]"): "got 900",
+        (4, "settings.sizes[0].maxWidht"): "did you mean 'maxWidth'?",
+        (6, "settings.types.Backdrop.formats[1]"): "did you mean 'Webp'?",
+        (7, "settings.types.Primay"): "did you mean 'Primary'?",
+        (8, "settings.types.Logo.qualitees"): "did you mean 'qualities'?",
+        (9, "settings.podcast.formt"): "did you mean 'format'?",
+        (11, "items[0].type"): "did you mean 'Movie'?",
+        (11, "items[0].images.Primray"): "did you mean 'Primary'?",
+        (12, "itmes"): "did you mean 'items'?",
+    }
+    for where, hint in expected.items():
+        assert where in found, (where, sorted(found))
+        assert hint in found[where], (where, found[where])
+    lines = str(CatalogErrors(errors)).splitlines()
+    assert len(lines) == len(errors) >= len(expected)
+    assert all(re.match(r".*catalog\.yaml:\d+: \S+: ", line) for line in lines)

@@ -415,3 +415,25 @@ def test_falsy_non_mapping_type_entry_is_an_error(value):
     with pytest.raises(SettingsError) as info:
         parse_settings({"types": {"Primary": value}})
     assert info.value.path == ("types", "Primary")
+
+
+def test_every_settings_error_in_one_run():
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"qualitee": 90, "formats": ["Jpg", "Tiff"], "quality": 500,
+                        "types": {"Logo": {"sizes": [{"heigth": 40}]}, "Bannr": {}},
+                        "podcast": {"format": "Gif"}})
+    paths = [e.path for e in info.value.errors]
+    assert paths == [("qualitee",), ("quality",), ("formats", 1), ("types", "Logo", "sizes", 0, "heigth"),
+                     ("types", "Bannr"), ("podcast", "format")]
+    assert info.value.path == ("qualitee",)                       # reads as its first error
+    messages = [str(e) for e in info.value.errors]
+    assert "did you mean 'qualities'?" in messages[0]
+    assert "did you mean 'height'?" in messages[3]
+    assert "did you mean 'Banner'?" in messages[4]
+    assert "Tiff" in str(info.value) and "Gif" in str(info.value)  # the message lists them all
+
+
+def test_a_bad_global_value_is_reported_once():
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"qualities": [500]})
+    assert [e.path for e in info.value.errors] == [("qualities", 0)]

@@ -47,7 +47,7 @@ from PIL import Image
 
 from pipeline.art19.crop import CropData, validate
 from pipeline.imaging.decode import upright_size
-from pipeline.errors import CatalogError, CatalogErrors
+from pipeline.errors import CatalogError, CatalogErrors, did_you_mean
 from pipeline.model.ids import NAMED_COLLECTIONS, canonical_guid, derived_guid, name_key
 from pipeline.model.imagetypes import IMAGE_TYPES, MULTI_IMAGE_TYPES
 from pipeline.art19.jsonapi import BUCKET_TYPES, canonical_uuid
@@ -481,14 +481,15 @@ def load_catalog(catalog_path: str | Path) -> Library:
         raise CatalogErrors(check.errors)
     for key in data:
         if key not in _TOP_KEYS:
-            check.fail((key,), f"unknown key (known: {', '.join(_TOP_KEYS)})")
+            check.fail((key,), f"unknown key (known: {', '.join(_TOP_KEYS)})" + did_you_mean(key, _TOP_KEYS))
 
     data, check, included = _include(check, data, catalog_path)
     settings = None
     try:
         settings = parse_settings(data.get("settings"))
     except SettingsError as exc:
-        check.fail(("settings",) + exc.path, str(exc))
+        for error in getattr(exc, "errors", [exc]):
+            check.fail(("settings",) + error.path, str(error))
 
     root = catalog_path.parent
     items = _owners(check, data, "items", root)
@@ -516,7 +517,7 @@ def _podcast_images(check: _Checker, entries: Any, root: Path, items: dict, user
             continue
         for key in entry:
             if key not in _PODCAST_KEYS:
-                check.fail(where + (key,), f"unknown key (known: {', '.join(_PODCAST_KEYS)})")
+                check.fail(where + (key,), f"unknown key (known: {', '.join(_PODCAST_KEYS)})" + did_you_mean(key, _PODCAST_KEYS))
         image_id = canonical_uuid(str(entry.get("id", "")))
         if image_id is None:
             check.fail(where + ("id",), f"id must be a UUID such as 0b7a7d2c-1c1e-4c1e-9a4e-2f1d6c5b4a39, "
@@ -579,7 +580,7 @@ def _user_data(check: _Checker, entries: Any, items: dict, users: dict) -> dict:
             continue
         for key in entry:
             if key not in _USER_DATA_KEYS:
-                check.fail(where + (key,), f"unknown key (known: {', '.join(_USER_DATA_KEYS)})")
+                check.fail(where + (key,), f"unknown key (known: {', '.join(_USER_DATA_KEYS)})" + did_you_mean(key, _USER_DATA_KEYS))
         user = str(check.raw(where + ("user",), entry.get("user")))
         item = str(check.raw(where + ("item",), entry.get("item")))
         if user not in users:
@@ -627,7 +628,7 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
             continue
         for key in entry:
             if key not in allowed:
-                check.fail(where + (key,), f"unknown key (known: {', '.join(allowed)})")
+                check.fail(where + (key,), f"unknown key (known: {', '.join(allowed)})" + did_you_mean(key, allowed))
         owner_id = check.raw(where + ("id",), entry.get("id"))
         if not isinstance(owner_id, (str, int)) or isinstance(owner_id, bool) \
                 or not ID_PATTERN.match(str(owner_id)):
@@ -645,7 +646,8 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
         folded[owner_id.lower()] = owner_id
         item_type = entry.get("type", "User" if kind == "Users" else None)
         if kind == "Items" and item_type not in ITEM_TYPES:
-            check.fail(where + ("type",), f"unknown item type {item_type!r} (known: {', '.join(ITEM_TYPES)})")
+            check.fail(where + ("type",), f"unknown item type {item_type!r} (known: {', '.join(ITEM_TYPES)})"
+                       + did_you_mean(item_type, ITEM_TYPES))
         parent = check.raw(where + ("parent",), entry.get("parent"))
         if parent is not None:
             parent = str(parent)
@@ -747,7 +749,8 @@ def _images(check: _Checker, images: Any, where: tuple, root: Path) -> dict[str,
         path = where + (image_type,)
         if image_type not in IMAGE_TYPES:
             hint = " (write Chapter)" if str(image_type).lower() == "chapterimage" else ""
-            check.fail(path, f"unknown ImageType {image_type!r}{hint} (known: {', '.join(IMAGE_TYPES)})")
+            check.fail(path, f"unknown ImageType {image_type!r}{hint} (known: {', '.join(IMAGE_TYPES)})"
+                       + ("" if hint else did_you_mean(image_type, IMAGE_TYPES)))
             continue
         if isinstance(value, list):
             if image_type not in MULTI_IMAGE_TYPES:

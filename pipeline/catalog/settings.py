@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import RENDERER_VERSION
+from pipeline.errors import did_you_mean
 from pipeline.model.colors import parse_color
 from pipeline.model.formats import FORMATS, ORIGINAL, parse_format
 from pipeline.model.decoration import DECORATION_PARAMETERS, Decoration
@@ -244,6 +245,36 @@ class SettingsError(ValueError):
         super().__init__(message)
 
 
+class SettingsErrors(SettingsError):
+    """Every ``SettingsError`` of one ``settings`` mapping (``errors``, in document order);
+    ``path`` and the message are the first one's, so it reads as one error where one is wanted."""
+
+    def __init__(self, errors: list[SettingsError]):
+        self.errors = errors
+        super().__init__(errors[0].path, "\n".join(str(e) for e in errors))
+
+
+class _Collect:
+    """Runs validation steps, keeping each ``SettingsError`` (once) and going on."""
+
+    def __init__(self):
+        self.errors: list[SettingsError] = []
+
+    def __call__(self, step, *args, default=None):
+        try:
+            return step(*args)
+        except SettingsErrors as exc:
+            for error in exc.errors:
+                self.add(error)
+        except SettingsError as exc:
+            self.add(exc)
+        return default
+
+    def add(self, error: SettingsError):
+        if all((e.path, str(e)) != (error.path, str(error)) for e in self.errors):
+            self.errors.append(error)
+
+
 def _int_in(value, path, low, high, what) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise SettingsError(path, f"{what} must be an integer in {low}–{high}, got {value!r}")
@@ -258,7 +289,8 @@ def _formats(value, path) -> tuple[str, ...]:
         name = parse_format(str(text))
         if name is None:
             known = ", ".join([ORIGINAL, *FORMATS])
-            raise SettingsError(path + (i,), f"unknown format {text!r} (known: {known})")
+            raise SettingsError(path + (i,), f"unknown format {text!r} (known: {known})"
+                                + did_you_mean(text, [ORIGINAL, *FORMATS]))
         if name not in out:
             out.append(name)
     return tuple(out)
@@ -282,7 +314,7 @@ def _sizes(value, path) -> tuple[SizeRequest, ...]:
         for key, v in entry.items():
             if key not in SIZE_PARAMETERS:
                 raise SettingsError(where + (key,), f"unknown size parameter {key!r} "
-                                    f"(known: {', '.join(SIZE_PARAMETERS)})")
+                                    f"(known: {', '.join(SIZE_PARAMETERS)})" + did_you_mean(key, SIZE_PARAMETERS))
             if isinstance(v, list):
                 if not v:
                     raise SettingsError(where + (key,), "an empty list")
@@ -392,51 +424,64 @@ def _variants(value, path, base: dict) -> tuple[Variant, ...]:
     if not isinstance(value, list):
         raise SettingsError(path, "variants must be a list of mappings")
     out = []
+    collect = _Collect()
     for i, entry in enumerate(value):
         where = path + (i,)
         if not isinstance(entry, dict) or not entry:
-            raise SettingsError(where, "a variant must be a mapping, e.g. {formats: [Avif], sizes: [{maxWidth: 320}]}")
+            collect.add(SettingsError(where, "a variant must be a mapping, e.g. {formats: [Avif], sizes: [{maxWidth: 320}]}"))
+            continue
         for key in entry:
             if key not in _VARIANT_KEYS:
-                raise SettingsError(where + (key,), f"unknown variant key {key!r} (known: {', '.join(_VARIANT_KEYS)})")
-        out.append(Variant(
+                collect.add(SettingsError(where + (key,), f"unknown variant key {key!r} (known: {', '.join(_VARIANT_KEYS)})"
+                                          + did_you_mean(key, _VARIANT_KEYS)))
+        variant = collect(lambda: Variant(
             formats=_formats(entry["formats"], where + ("formats",)) if "formats" in entry else base["formats"],
             qualities=_qualities(entry["qualities"], where + ("qualities",)) if "qualities" in entry else base["qualities"],
             sizes=_sizes(entry["sizes"], where + ("sizes",)) if "sizes" in entry else base["sizes"],
             decorations=_decorations(entry, where),
         ))
+        if variant is not None:
+            out.append(variant)
+    if collect.errors:
+        raise SettingsErrors(collect.errors)
     return tuple(out)
 
 
 def parse_settings(raw: Any) -> Settings:
     """Validate a catalog's ``settings`` mapping (or None) over ``DEFAULTS``.
 
-    Returns ``Settings``; raises ``SettingsError`` (with the key path) on the first bad value.
-    A per-type entry overrides only the keys it names.
+    Returns ``Settings``. Raises ``SettingsErrors`` (a ``SettingsError``) listing every bad
+    value, each with its key path, after validating everything it can: a bad value is replaced by
+    its default so the rest is still checked. Unknown keys suggest the key meant. A per-type
+    entry overrides only the keys it names.
     """
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise SettingsError((), "settings must be a mapping")
+    collect = _Collect()
     for key in raw:
         if key not in _TOP_KEYS:
-            raise SettingsError((key,), f"unknown settings key {key!r} (known: {', '.join(_TOP_KEYS)})")
+            collect.add(SettingsError((key,), f"unknown settings key {key!r} (known: {', '.join(_TOP_KEYS)})"
+                                      + did_you_mean(key, _TOP_KEYS)))
     merged = {k: raw.get(k, DEFAULTS[k]) for k in _TOP_KEYS if k != "types"}
-    quality = _int_in(merged["quality"], ("quality",), 0, 100, "quality")
+    quality = collect(_int_in, merged["quality"], ("quality",), 0, 100, "quality", default=DEFAULTS["quality"])
     customised = any(k in raw for k in _PROFILE_KEYS)
     if customised and "variants" not in raw:
         merged["variants"] = []  # a catalog that sets its own ladder gets no default extras
     try:
         background = parse_color(str(merged["background_color"]))[:3]
     except ValueError:
-        raise SettingsError(("background_color",),
-                            f"not a colour: {merged['background_color']!r} (e.g. '#000000', 'black')")
+        background = (0, 0, 0)
+        collect.add(SettingsError(("background_color",),
+                                  f"not a colour: {merged['background_color']!r} (e.g. '#000000', 'black')"))
 
     if not isinstance(merged["negotiate_format"], bool):
-        raise SettingsError(("negotiate_format",), "negotiate_format must be true or false")
+        collect.add(SettingsError(("negotiate_format",), "negotiate_format must be true or false"))
     types_raw = raw.get("types", {})
     if not isinstance(types_raw, dict):
-        raise SettingsError(("types",), "types must be a mapping of ImageType to overrides")
+        collect.add(SettingsError(("types",), "types must be a mapping of ImageType to overrides"))
+        types_raw = {}
     if not customised:  # the default per-type entries stay; a catalog's entry overrides the keys it names
         merged_types = {t: dict(v) for t, v in DEFAULTS["types"].items()}
         for name, entry in types_raw.items():
@@ -445,29 +490,42 @@ def parse_settings(raw: Any) -> Settings:
             else:
                 merged_types[name] = {**merged_types.get(name, {}), **entry} if isinstance(entry, dict) else entry
         types_raw = merged_types
+    # the global values are checked at their own paths first, whichever types read them
+    for key, check in (("formats", _formats), ("qualities", _qualities), ("sizes", _sizes)):
+        if key in raw:
+            collect(check, merged[key], (key,))
     profiles = {}
     for image_type in IMAGE_TYPES:
         override = types_raw.get(image_type)
         override = {} if override is None else override
         where = ("types", image_type)
         if not isinstance(override, dict):
-            raise SettingsError(where, "must be a mapping with formats, qualities and/or sizes")
+            collect.add(SettingsError(where, "must be a mapping with formats, qualities and/or sizes"))
+            override = {}
         for key in override:
             if key not in _PROFILE_KEYS:
-                raise SettingsError(where + (key,), f"unknown key {key!r} (known: {', '.join(_PROFILE_KEYS)})")
+                collect.add(SettingsError(where + (key,), f"unknown key {key!r} (known: {', '.join(_PROFILE_KEYS)})"
+                                          + did_you_mean(key, _PROFILE_KEYS)))
         def pick(key):
             return (override[key], where + (key,)) if key in override else (merged[key], (key,))
-        base = {"formats": _formats(*pick("formats")), "qualities": _qualities(*pick("qualities")),
-                "sizes": _sizes(*pick("sizes"))}
+        base = {"formats": collect(_formats, *pick("formats"), default=()),
+                "qualities": collect(_qualities, *pick("qualities"), default=()),
+                "sizes": collect(_sizes, *pick("sizes"), default=())}
+        variants = collect(_variants, *pick("variants"), base, default=())
+        if collect.errors:
+            continue
         profiles[image_type] = Profile(
             formats=base["formats"], qualities=base["qualities"], sizes=base["sizes"],
-            quality=quality, background_color=background,
-            variants=_variants(*pick("variants"), base),
+            quality=quality, background_color=background, variants=variants,
         )
     for name in types_raw:
         if name not in IMAGE_TYPES:
-            raise SettingsError(("types", name), f"unknown ImageType {name!r} (known: {', '.join(IMAGE_TYPES)})")
-    return Settings(profiles, merged["negotiate_format"], _podcast(raw.get("podcast")))
+            collect.add(SettingsError(("types", name), f"unknown ImageType {name!r} (known: {', '.join(IMAGE_TYPES)})"
+                                      + did_you_mean(name, IMAGE_TYPES)))
+    podcast = collect(_podcast, raw.get("podcast"))
+    if collect.errors:
+        raise SettingsErrors(collect.errors)
+    return Settings(profiles, merged["negotiate_format"], podcast)
 
 
 def _podcast(raw: Any) -> PodcastSettings:
@@ -477,7 +535,8 @@ def _podcast(raw: Any) -> PodcastSettings:
             raise SettingsError(("podcast",), "podcast must be a mapping with format, quality, background_color, base_url")
         for key in raw:
             if key not in _PODCAST_KEYS:
-                raise SettingsError(("podcast", key), f"unknown key {key!r} (known: {', '.join(_PODCAST_KEYS)})")
+                raise SettingsError(("podcast", key), f"unknown key {key!r} (known: {', '.join(_PODCAST_KEYS)})"
+                                    + did_you_mean(key, _PODCAST_KEYS))
         values.update(raw)
     fmt = parse_format(str(values["format"]))
     if fmt not in ("Jpg", "Png"):
