@@ -1,4 +1,5 @@
-"""doit glue: the task graph, a progress reporter with a closing summary, and ``prune``.
+"""doit glue: every doit task dict, the doit variables, a progress reporter with a closing
+summary, and ``prune``. ``dodo.py`` only forwards to ``Build``.
 
 Tasks (``doit list``):
 
@@ -7,8 +8,12 @@ Tasks (``doit list``):
   reason; nothing depends on it, so the rest of the build goes on (``continue`` is on by
   default, ``doit --continue`` is implied) and the run exits non-zero.
 - ``objects``: the JSON objects, legacy links and manifest, after every good render task.
+- ``report``: ``output/index.html`` after ``objects`` (also written by a failing ``objects``).
 - ``prune``: delete files under the output folder that the current manifest does not name
   (stale tags, removed items, leftover temporary files). Not a default task.
+- ``hosting``, ``publish``: the nginx config and the S3 upload (README), not default tasks.
+
+Variables (``doit NAME=VALUE``) are listed once, in ``VARIABLES``; any other name is an error.
 """
 
 import hashlib
@@ -57,7 +62,8 @@ def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = No
             end = "\n" if done == total else "\r"
             print(f"probing sources: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
-    probes = probe_all(paths, layout.probe_cache_file(output), progress)
+    # no folder is created just to plan (``doit list``); a first build saves its probes next time
+    probes = probe_all(paths, layout.probe_cache_file(output), progress, save=output.is_dir())
     return assemble(library, probes, library.settings.podcast.base_url if base_url is None else base_url)
 
 
@@ -191,16 +197,6 @@ def _dask_executor(get_var) -> Executor:
 EXECUTORS: dict[str, object] = {"local": lambda get_var: LocalExecutor(), "dask": _dask_executor}
 
 
-def make_executor(get_var) -> Executor:
-    """The executor named by the ``executor=`` doit variable (default ``local``); prints the
-    known names and exits 2 for an unknown one."""
-    name = get_var("executor", "local")
-    if name not in EXECUTORS:
-        print(f"executor={name}: unknown (known: {', '.join(EXECUTORS)})", file=sys.stderr)
-        raise SystemExit(2)
-    return EXECUTORS[name](get_var)
-
-
 def _objects_action(plan: BuildPlan, output: str, digest: str, store: str | None = None):
     stamp = Path(output) / OBJECTS_STAMP
     stamp.unlink(missing_ok=True)          # from here until the stamp is back, objects are not done
@@ -208,11 +204,18 @@ def _objects_action(plan: BuildPlan, output: str, digest: str, store: str | None
     values = write_objects(plan, output, remote)
     if values["failed"]:  # published without them; the run must still say it failed
         from doit.exceptions import TaskFailed
+        from pipeline.outputs.report import write_report
+        write_report(output)   # doit skips `report` after a failed `objects`: the report shows why
         lines = "\n".join(f"  {path}: {reason}" for path, reason in sorted(values["failed"].items()))
         return TaskFailed(f"{len(values['failed'])} source(s) left out:\n{lines}")
     manifest = (Path(output) / layout.MANIFEST).read_bytes()
     atomic_write_bytes(stamp, json.dumps({"plan": digest, "manifest": hashlib.sha256(manifest).hexdigest()}).encode())
     return values
+
+
+def _fail_with(message: str):
+    from doit.exceptions import TaskFailed
+    return TaskFailed(message)
 
 
 def _fail_action(relpath: str, error: str):
@@ -521,7 +524,251 @@ class BuildReporter(ConsoleReporter):
                 f"build: {self.total} sources ({self.rendered} rendered, {self.uptodate} up to date, "
                 f"{render_failed} failed), {self.files} files written, "
                 f"{self.bytes / 1e6:.1f} MB, {elapsed:.1f} s\n")
-        for name, message in self.decode_failures + failed:
-            self.write(f"  failed: {name}: {message}\n")
+        if self.total:    # other runs (publish, hosting…) said it in their FAILED line
+            for name, message in self.decode_failures + failed:
+                self.write(f"  failed: {name}: {message}\n")
         if self.runtime_errors:
             self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")
+
+
+#: Every doit variable (``doit NAME=VALUE``): name -> (default, help). The one list: dodo.py
+#: reads variables only through ``read_variables``, and any other name is an error naming these.
+VARIABLES: dict[str, tuple[str | None, str]] = {
+    "catalog": ("catalog.yaml", "the catalog file"),
+    "output": ("output", "the output folder"),
+    "base_url": (None, "prefix of the ART19 media assets' cdn_url (overrides podcast.base_url)"),
+    "executor": ("local", "where renders run: " + ", ".join(EXECUTORS)),
+    "scheduler": (None, "executor=dask: the scheduler address tcp://HOST:8786 (else a LocalCluster)"),
+    "workers": (None, "executor=dask: local workers of the LocalCluster"),
+    "window": (None, "executor=dask: render jobs in flight at once"),
+    "work": (None, "output=s3://…: the local folder for caches and staged files (default s3-work/BUCKET/PREFIX)"),
+    "library": (None, "doit scan / watch: the media folder to write the catalog from"),
+    "nginx_conf": (None, "doit hosting: the file to write (default OUTPUT/.cache/hosting/nginx.conf)"),
+    "listen": ("127.0.0.1:8080", "doit hosting: nginx listen address"),
+    "server_name": ("_", "doit hosting: nginx server_name"),
+    "bucket": (None, "doit publish: the S3 bucket (else $S3_BUCKET)"),
+    "prefix": (None, "doit publish: key prefix (else $S3_PREFIX)"),
+    "endpoint": (None, "S3 endpoint URL of output=s3://… and of doit publish (else $S3_ENDPOINT_URL)"),
+    "jobs": ("8", "doit publish: parallel uploads"),
+    "delete": ("0", "doit publish: 1 deletes bucket objects the output folder does not have"),
+}
+
+
+class UsageError(Exception):
+    """A bad command line (unknown variable or value); its message is one line for the user."""
+
+
+def read_variables(given: dict[str, str]) -> dict[str, str | None]:
+    """Every variable of ``VARIABLES`` with its value from ``given`` (doit's ``NAME=VALUE``
+    arguments) or its default. Raises ``UsageError`` naming an unknown variable, the one meant
+    when it looks misspelt, and the known ones; or an unknown ``executor``."""
+    from pipeline.errors import did_you_mean
+    for name in given:
+        if name not in VARIABLES:
+            raise UsageError(f"unknown variable {name!r}{did_you_mean(name, VARIABLES)} "
+                             f"(known: {', '.join(VARIABLES)})")
+    values = {name: given.get(name, default) for name, (default, _) in VARIABLES.items()}
+    if values["executor"] not in EXECUTORS:
+        raise UsageError(f"executor={values['executor']}: unknown executor"
+                         f"{did_you_mean(values['executor'], EXECUTORS)} (known: {', '.join(EXECUTORS)})")
+    return values
+
+
+def doit_variables() -> dict[str, str]:
+    """The ``NAME=VALUE`` arguments of this doit run (empty when doit did not parse any)."""
+    from doit import doit_cmd
+    return dict(getattr(doit_cmd, "_CMDLINE_VARS", None) or {})   # doit offers no public accessor
+
+
+class Build:
+    """What dodo.py declares, from the doit variables: ``DOIT_CONFIG`` and one method per
+    task creator. Creating it reads no file and writes nothing; the plan is loaded (and the
+    catalog validated) the first time a task creator needs it."""
+
+    def __init__(self, variables: dict[str, str | None], plan_needed: bool = True):
+        self.vars = variables
+        self.plan_needed = plan_needed     # False for `doit scan`/`watch` (see ``plan_needed``)
+        self.catalog = Path(variables["catalog"]).resolve()
+        self.store: str | None = None      # output=s3://bucket/prefix: renders go straight to the bucket
+        if "://" in variables["output"]:
+            from pipeline.store.s3 import s3_location, work_folder
+            self.store = s3_location(variables["output"], variables["endpoint"])
+            self.output = Path(variables["work"] or work_folder(variables["output"])).resolve()
+        else:
+            self.output = Path(variables["output"]).resolve()
+        self._plan: BuildPlan | None = None
+
+    @classmethod
+    def from_command_line(cls, argv: list[str]) -> "Build":
+        """``Build`` from doit's variables and ``argv`` (``sys.argv``, for ``plan_needed``); a
+        ``UsageError`` is printed as one line and exits 2."""
+        try:
+            return cls(read_variables(doit_variables()), plan_needed(argv))
+        except UsageError as exc:
+            print(f"doit: {exc}", file=sys.stderr)
+            raise SystemExit(2)
+
+    def doit_config(self) -> dict:
+        """``DOIT_CONFIG``: default tasks, ``continue``, the reporter, processes, and doit's
+        state in its sqlite3 backend under ``output/.cache/`` (in memory while that folder does
+        not exist: nothing is created just to list tasks, and no decision depends on it)."""
+        cache = self.output / layout.CACHE_DIR
+        return {
+            "default_tasks": ["render", "objects", "report"],
+            "continue": True,                      # a failed source does not stop the others
+            "reporter": BuildReporter,
+            "backend": "sqlite3",
+            "dep_file": str(cache / "doit.sqlite3") if cache.is_dir() else ":memory:",
+            "par_type": "process",
+        }
+
+    def plan(self) -> BuildPlan:
+        if self._plan is None:
+            self._plan = load_plan(self.catalog, self.output, self.vars["base_url"])
+        return self._plan
+
+    def get_var(self, name: str, default=None):
+        """doit's ``get_var`` over the checked variables (for executor factories)."""
+        value = self.vars.get(name)
+        return default if value is None else value
+
+    def render(self):
+        if self.plan_needed:   # the executor is made only now: a Dask one may start a cluster
+            yield from render_tasks(self.plan(), self.output, EXECUTORS[self.vars["executor"]](self.get_var),
+                                    self.store)
+
+    def objects(self) -> dict:
+        if not self.plan_needed:
+            return {"actions": None}
+        return objects_task(self.plan(), self.output, self.catalog, self.store)
+
+    def scan(self) -> dict:
+        return scan_task(self.vars["library"], self.catalog)
+
+    def watch(self) -> dict:
+        return watch_task(self.catalog, self.output, self.vars["library"])
+
+    def prune(self) -> dict:
+        return prune_task(self.output, self.catalog)
+
+    def report(self) -> dict:
+        return report_task(self.output)
+
+    def hosting(self) -> dict:
+        dest = self.vars["nginx_conf"] or str(self.output / layout.CACHE_DIR / "hosting" / "nginx.conf")
+        return hosting_task(self.output, Path(dest).resolve(), self.vars["listen"], self.vars["server_name"])
+
+    def publish(self) -> dict:
+        return publish_task(self.output, self.vars)
+
+
+def files_digest(*paths, extra: str = "") -> str:
+    """SHA-256 over the bytes of ``paths`` (a missing file counts as empty) and ``extra``."""
+    digest = hashlib.sha256(extra.encode())
+    for path in paths:
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return digest.hexdigest()
+
+
+def stamp_done(output: Path, name: str, digest: str, target: Path) -> bool:
+    """Whether ``target`` exists and the stamp ``.cache/{name}.stamp`` holds ``digest``: a step
+    whose inputs hash to ``digest`` finished (decided from disk, not doit's database)."""
+    try:
+        return target.exists() and (output / layout.CACHE_DIR / f"{name}.stamp").read_text() == digest
+    except OSError:
+        return False
+
+
+def stamped(output: Path, name: str, inputs, step):
+    """Run ``step()`` between removing and writing the stamp ``name`` (digest of ``inputs()``
+    taken before the step), so a killed step is never taken for done."""
+    stamp = output / layout.CACHE_DIR / f"{name}.stamp"
+    stamp.unlink(missing_ok=True)
+    digest = inputs()
+    values = step()
+    atomic_write_bytes(stamp, digest.encode())
+    return values
+
+
+def report_task(output: Path) -> dict:
+    """``doit report``: write ``output/index.html`` (``outputs.report``) after ``objects``;
+    up to date while the manifest, the report module and its template hash as when it was
+    written (``stamp_done``). A failing ``objects`` writes it too."""
+    from pipeline.outputs import report
+    target = output / report.REPORT_FILE
+
+    def inputs():
+        return files_digest(output / layout.MANIFEST, report.__file__, report.TEMPLATES / "report.html.j2",
+                            Path(report.__file__).with_name("charts.py"))
+
+    def action():
+        values = stamped(output, "report", inputs, lambda: report.write_report(output))
+        pages = f" and {values['pages'] - 1} pages in {output / report.PAGES_DIR}" if values["pages"] > 1 else ""
+        print(f"report: wrote {target}{pages}")
+        return values
+    return {
+        "doc": "write output/index.html, the build report (thumbnails, derivatives, inheritance)",
+        "actions": [action],
+        "task_dep": ["objects"],
+        "uptodate": [lambda: stamp_done(output, "report", inputs(), target)],
+        "targets": [str(target)],
+        "clean": True,
+        "verbosity": 2,
+    }
+
+
+def hosting_task(output: Path, dest: Path, listen: str, server_name: str) -> dict:
+    """``doit hosting``: write the nginx config for ``output`` to ``dest`` after ``objects``;
+    up to date while the manifest, ``hosting.nginx``, its template, ``dest``, listen and
+    server_name are as when it was written (``stamp_done``)."""
+    from pipeline.hosting import nginx
+
+    def inputs():
+        return files_digest(output / layout.MANIFEST, nginx.__file__, nginx.TEMPLATES / "nginx.conf.j2",
+                            extra=f"{dest}\n{listen}\n{server_name}")
+
+    def action():
+        values = stamped(output, "hosting", inputs,
+                         lambda: nginx.write_nginx_config(output, dest, listen, server_name))
+        print(f"hosting: wrote {dest} ({values['lines']} lines; listen {listen})")
+        return values
+    return {
+        "doc": "write an nginx server block answering serve.py's URLs from the output folder",
+        "actions": [action],
+        "task_dep": ["objects"],
+        "uptodate": [lambda: stamp_done(output, "hosting", inputs(), dest)],
+        "targets": [str(dest)],
+        "clean": True,
+        "verbosity": 2,
+    }
+
+
+def publish_task(output: Path, variables: dict) -> dict:
+    """``doit publish``: upload the output folder (after ``objects`` and ``report``) to the
+    bucket of the variables ``bucket``, ``prefix``, ``endpoint`` or the environment; ``jobs``
+    and ``delete=1``. Always runs; an up-to-date bucket costs one listing. Without a bucket the
+    task fails at once with one line and builds nothing."""
+    from pipeline.outputs.publish import PublishTarget, publish
+    doc = "upload the output folder to an S3-compatible bucket (bucket=, prefix=, endpoint=, delete=1)"
+    try:
+        target = PublishTarget.from_env(variables["bucket"], variables["prefix"], variables["endpoint"])
+    except ValueError as exc:
+        message = str(exc).removeprefix("publish: ")
+        return {"doc": doc, "actions": [(_fail_with, [message])], "uptodate": [False]}
+
+    def action():
+        result = publish(output, target, jobs=int(variables["jobs"]),
+                         delete=variables["delete"] in ("1", "true", "yes"))
+        where = f"s3://{target.bucket}/{target.prefix}" + (f" at {target.endpoint}" if target.endpoint else "")
+        print(f"publish: {len(result.uploaded)} uploaded ({result.bytes / 1e6:.1f} MB), {result.skipped} "
+              f"already there, {len(result.deleted)} deleted, to {where} in {result.seconds:.1f} s")
+    return {
+        "doc": doc,
+        "actions": [action],
+        "task_dep": ["objects", "report"],
+        "uptodate": [False],
+        "verbosity": 2,
+    }

@@ -765,25 +765,3 @@ http {{
     include {Path(site_conf).resolve()};
 }}
 """
-
-
-def hosting_task(output: Path, dest: Path, listen: str, server_name: str) -> dict:
-    """The doit task dict of ``doit hosting``: write the nginx config for ``output`` to
-    ``dest`` after the build (``objects``); redone when the manifest, this module, the
-    template or the listen/server_name values change."""
-    from doit.tools import config_changed
-
-    def action():
-        values = write_nginx_config(output, dest, listen, server_name)
-        print(f"hosting: wrote {dest} ({values['lines']} lines; listen {listen})")
-        return values
-    return {
-        "doc": "write an nginx server block answering serve.py's URLs from the output folder",
-        "actions": [action],
-        "task_dep": ["objects"],
-        "file_dep": [str(output / layout.MANIFEST), __file__, str(TEMPLATES / "nginx.conf.j2")],
-        "targets": [str(dest)],
-        "uptodate": [config_changed(f"{listen} {server_name}")],
-        "clean": True,
-        "verbosity": 2,
-    }

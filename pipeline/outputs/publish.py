@@ -304,24 +304,3 @@ def publish(output: str | Path, target: PublishTarget, jobs: int = 8, delete: bo
         result.deleted = stale
     result.seconds = time.monotonic() - started
     return result
-
-
-def publish_task(output: Path, get_var) -> dict:
-    """The doit task dict of ``doit publish`` (after ``objects`` and ``report``): the target
-    from the doit variables ``bucket``, ``prefix``, ``endpoint`` or the environment; ``jobs``
-    (default 8) and ``delete=1``. Always runs; an up-to-date bucket costs one listing."""
-    def action():
-        target = PublishTarget.from_env(get_var("bucket", None), get_var("prefix", None),
-                                        get_var("endpoint", None))
-        result = publish(output, target, jobs=int(get_var("jobs", "8")),
-                         delete=get_var("delete", "0") in ("1", "true", "yes"))
-        where = f"s3://{target.bucket}/{target.prefix}" + (f" at {target.endpoint}" if target.endpoint else "")
-        print(f"publish: {len(result.uploaded)} uploaded ({result.bytes / 1e6:.1f} MB), {result.skipped} "
-              f"already there, {len(result.deleted)} deleted, to {where} in {result.seconds:.1f} s")
-    return {
-        "doc": "upload the output folder to an S3-compatible bucket (bucket=, prefix=, endpoint=, delete=1)",
-        "actions": [action],
-        "task_dep": ["objects", "report"],
-        "uptodate": [False],
-        "verbosity": 2,
-    }

@@ -263,22 +263,3 @@ def _write_timing_page(output: Path, chart) -> None:
         '{{ chart.svg }}{% if chart.note %}<p>{{ chart.note }}</p>{% endif %}</body></html>\n')
     atomic_write_bytes(output / TIMING_PAGE, template.render(chart=chart).encode())
 
-
-def report_task(output: Path) -> dict:
-    """The doit task dict of ``doit report`` (after ``objects``; redone when the manifest,
-    this module or the template changes)."""
-    def action():
-        values = write_report(output)
-        pages = f" and {values['pages'] - 1} pages in {output / PAGES_DIR}" if values["pages"] > 1 else ""
-        print(f"report: wrote {output / REPORT_FILE}{pages}")
-        return values
-    return {
-        "doc": "write output/index.html, the build report (thumbnails, derivatives, inheritance)",
-        "actions": [action],
-        "task_dep": ["objects"],
-        "file_dep": [str(output / layout.MANIFEST), __file__, str(TEMPLATES / "report.html.j2"),
-                     str(Path(__file__).with_name("charts.py"))],
-        "targets": [str(output / REPORT_FILE)],
-        "clean": True,
-        "verbosity": 2,
-    }

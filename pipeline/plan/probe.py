@@ -73,11 +73,12 @@ def probe_file(path: Path) -> Probe:
     return probe_bytes(data)
 
 
-def probe_all(paths: list[Path], cache_file: Path, progress=None) -> dict[Path, Probe]:
+def probe_all(paths: list[Path], cache_file: Path, progress=None, save: bool = True) -> dict[Path, Probe]:
     """Probe every path, reusing ``cache_file`` entries whose size and mtime still match.
 
     Uncached files are probed in a thread pool (reading and hashing release the GIL).
-    ``progress(done, total)`` is called as files finish. The cache is rewritten atomically.
+    ``progress(done, total)`` is called as files finish. The cache is rewritten atomically
+    (unless ``save`` is False: ``doit list`` must not create the output folder).
     """
     cache = _read_cache(cache_file)
     results: dict[Path, Probe] = {}
@@ -103,6 +104,7 @@ def probe_all(paths: list[Path], cache_file: Path, progress=None) -> dict[Path, 
                 results[path] = result
                 if progress:
                     progress(n, len(todo))
+    if todo and save:
         entries = {str(p): {"stat": stats[p], "probe": asdict(results[p])}
                    for p in results if stats.get(p) and not results[p].error.startswith("cannot read")}
         atomic_write_bytes(cache_file, json.dumps({"version": _CACHE_VERSION, "entries": entries},
