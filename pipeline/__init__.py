@@ -31,10 +31,11 @@ Packages by role (docs/design.md has the diagram and the import rules):
   at a time across worker processes).
   It imports no ``imaging`` and no ``plan`` at module level (``writes`` imports ``catalog.edit``
   and Pillow only when writes are enabled).
-- ``store``: writing files (``atomic``).
+- ``store``: where files go: the ``Store`` protocol, ``LocalStore`` (``local``), ``atomic`` writes.
 - ``watch``: ``doit watch``, rebuild on every change of the catalog or a source.
 - ``templating``: the one Jinja setup (report, feeds, nginx).
-- ``tasks``: doit glue (task dicts, progress reporter, prune, ``EXECUTORS``).
+- ``tasks``: doit glue: every task dict, the doit ``VARIABLES``, ``RenderJob`` and the
+  ``Executor`` seam (``EXECUTORS``), up-to-date decisions from disk, progress reporter, prune.
 - ``dask_executor``: ``executor=dask``, render jobs on a Dask distributed cluster.
 """
 
