@@ -569,8 +569,8 @@ def read_variables(given: dict[str, str]) -> dict[str, str | None]:
                              f"(known: {', '.join(VARIABLES)})")
     values = {name: given.get(name, default) for name, (default, _) in VARIABLES.items()}
     if values["executor"] not in EXECUTORS:
-        raise UsageError(f"executor={values['executor']}: unknown executor"
-                         f"{did_you_mean(values['executor'], EXECUTORS)} (known: {', '.join(EXECUTORS)})")
+        raise UsageError(f"executor={values['executor']}: unknown (known: {', '.join(EXECUTORS)})"
+                         f"{did_you_mean(values['executor'], EXECUTORS)}")
     return values
 
 

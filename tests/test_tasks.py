@@ -45,8 +45,8 @@ def test_unknown_variable_names_the_known_ones():
     message = str(info.value)
     assert "unknown variable 'catalgo'; did you mean 'catalog'?" in message
     assert all(name in message for name in VARIABLES)
-    with pytest.raises(UsageError, match="unknown executor"):
-        read_variables({"executor": "nope"})
+    with pytest.raises(UsageError, match=r"executor=dsak: unknown \(known: local, dask\); did you mean 'dask'\?"):
+        read_variables({"executor": "dsak"})
     assert "local" in EXECUTORS
 
 
