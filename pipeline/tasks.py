@@ -149,6 +149,15 @@ def _run_job_action(job: RenderJob):
     except SourceError as exc:
         from doit.exceptions import TaskFailed
         return TaskFailed(str(exc))
+    except OSError as exc:           # a full disk, a read-only folder: one line, no traceback
+        return _write_failed(exc)
+
+
+def _write_failed(exc: OSError):
+    """A doit ``TaskFailed`` whose message is one line: what could not be written, and why."""
+    from doit.exceptions import TaskFailed
+    where = f" {exc.filename}" if exc.filename else ""
+    return TaskFailed(f"cannot write{where}: {exc.strerror or exc}")
 
 
 def _clean_job(job: RenderJob):
@@ -198,6 +207,13 @@ EXECUTORS: dict[str, object] = {"local": lambda get_var: LocalExecutor(), "dask"
 
 
 def _objects_action(plan: BuildPlan, output: str, digest: str, store: str | None = None):
+    try:
+        return _write_objects(plan, output, digest, store)
+    except OSError as exc:
+        return _write_failed(exc)
+
+
+def _write_objects(plan: BuildPlan, output: str, digest: str, store: str | None):
     stamp = Path(output) / OBJECTS_STAMP
     stamp.unlink(missing_ok=True)          # from here until the stamp is back, objects are not done
     remote = open_store(store) if store and "://" in store else None

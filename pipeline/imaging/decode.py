@@ -7,6 +7,8 @@ output, see ``dct_scale``) → EXIF orientation applied → ICC profile converte
 when every pixel is opaque.
 """
 
+import os
+import warnings
 from io import BytesIO
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -15,19 +17,48 @@ from pipeline.errors import SourceError
 
 ORIENTATION_TAG = 0x0112
 _SRGB = ImageCms.createProfile("sRGB")
-# Decompression bombs: Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that, so
-# sources up to 100 MP decode silently, 100–200 MP with a warning, and larger ones fail.
-Image.MAX_IMAGE_PIXELS = 100_000_000
+#: Bytes a worker holds per source pixel while rendering (decoded RGBA, normalised copy, the
+#: first resize): measured 1.9 GB for a 196 MP PNG (issue 13).
+BYTES_PER_PIXEL = 10
+
+
+def pixel_cap(memory: int | None = None, workers: int | None = None) -> int:
+    """Most pixels a source may have: 100 MP, or less where half of the machine's memory
+    (``memory`` bytes) shared by ``workers`` rendering processes (one per core, as ``doit -n``)
+    cannot hold ``BYTES_PER_PIXEL`` per pixel. ``PIPELINE_MAX_PIXELS`` overrides it."""
+    override = os.environ.get("PIPELINE_MAX_PIXELS", "")
+    if override.isdigit():
+        return int(override)
+    if memory is None:
+        try:
+            memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            memory = 8 << 30
+    workers = workers or os.cpu_count() or 1
+    return max(1_000_000, min(100_000_000, memory // 2 // (workers * BYTES_PER_PIXEL)))
+
+
+#: Decompression bombs: a source with more pixels is refused before any pixel is decoded (Pillow
+#: alone only warns up to twice its MAX_IMAGE_PIXELS, and a 196 MP PNG then took 1.9 GB).
+PIXEL_CAP = pixel_cap()
+Image.MAX_IMAGE_PIXELS = PIXEL_CAP
 
 
 def open_image(data: bytes) -> Image.Image:
     """Open encoded bytes with Pillow (lazy: header only). Raises ``SourceError`` if not an image."""
     try:
-        return Image.open(BytesIO(data))
+        with warnings.catch_warnings():   # above the cap Pillow only warns: refused below instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(BytesIO(data))
     except UnidentifiedImageError:
         raise SourceError("not an image (no known image format recognised)") from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise SourceError(f"not a readable image: {exc}") from None
+    pixels = image.width * image.height
+    if pixels > PIXEL_CAP:
+        raise SourceError(f"image size ({pixels} pixels) exceeds limit of {PIXEL_CAP} pixels "
+                          f"(set from this machine's memory; PIPELINE_MAX_PIXELS overrides it)")
+    return image
 
 
 def orientation(image: Image.Image) -> int:
