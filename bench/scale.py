@@ -52,7 +52,10 @@ def generate(work: Path, items: int, sources: int) -> Path:
     for s in range(sources):
         path = media / f"s{s:05d}.jpg"
         if not path.exists():
-            Image.new("RGB", (64 + s % 64, 96), ((s * 37) % 256, (s * 91) % 256, (s * 13) % 256)).save(path, quality=85)
+            image = Image.new("RGB", (64 + s % 64, 96), ((s * 37) % 256, (s * 91) % 256, (s * 13) % 256))
+            image.putpixel((0, 0), (s % 256, s // 256 % 256, 255))   # distinct bytes: distinct tags
+            image.putpixel((1, 0), (s // 65536 % 256, 0, 0))
+            image.save(path, quality=95)
     lines = [SETTINGS, "items:\n"]
     for i in range(items):
         lines.append(f"  - {{id: item{i:06d}, name: Item {i}, type: Movie, images: {{Primary: media/s{i % sources:05d}.jpg}}}}\n")

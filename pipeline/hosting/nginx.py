@@ -716,7 +716,7 @@ def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", s
     """The nginx configuration text (``map`` blocks and one ``server`` block) for ``tables``;
     to be included in nginx's ``http`` context. ``listen``: nginx ``listen`` value."""
     from werkzeug.exceptions import MethodNotAllowed, RequestedRangeNotSatisfiable
-    template = environment(TEMPLATES, escape=False, filters={"q": _q}).get_template("nginx.conf.j2")
+    template = environment(TEMPLATES, escape=False, filters={"q": _q, "comment": _comment}).get_template("nginx.conf.j2")
     method_body = MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_body()
     range_body = RequestedRangeNotSatisfiable().get_body()
     return template.render(
@@ -731,6 +731,16 @@ def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", s
                                                for t in tables.images.values() if t.upscale_rounding),
                     "case_collisions": tables.case_collisions,
                     "box_inexact": sorted(t.tag for t in tables.images.values() if not t.box_exact)})
+
+
+def _comment(names, title: str, per_line: int = 40) -> str:
+    """``# {title}: a b c`` comment lines, ``per_line`` names each (nginx reads a comment as one
+    token and refuses tokens over 4 KB: one line for 10,000 images did not load), or
+    ``# {title}: none``."""
+    names = list(names)
+    if not names:
+        return f"# {title}: none"
+    return "\n".join(f"# {title}: {' '.join(names[i:i + per_line])}" for i in range(0, len(names), per_line))
 
 
 def write_nginx_config(output: str | Path, dest: str | Path, listen: str = "127.0.0.1:8096",
