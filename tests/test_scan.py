@@ -224,3 +224,21 @@ def test_merge_refuses_a_catalog_that_is_not_a_mapping(folder):
     with pytest.raises(ValueError, match="must be a mapping"):
         merge_catalog(catalog, scan, folder / "library")
     assert catalog.read_text() == "- just a list\n"
+
+
+def test_a_rescan_that_changes_nothing_skips_the_round_trip_parse(folder, monkeypatch):
+    """The common re-scan is decided on libyaml's fast parse: ruamel (slow on big catalogs) is
+    loaded only when something is to be written."""
+    import pipeline.catalog.scan as scan_module
+    catalog = folder / "catalog.yaml"
+    scan_to_catalog(folder / "library", catalog)
+    before = catalog.read_bytes()
+
+    def no_round_trip():
+        raise AssertionError("round-trip parse for a scan that changes nothing")
+    monkeypatch.setattr(scan_module, "_yaml", no_round_trip)
+    changes = scan_to_catalog(folder / "library", catalog)
+    assert not changes.written and changes.items == len(EXPECTED) and catalog.read_bytes() == before
+    (folder / "library" / "Movies" / "Wood.1999.mp4").unlink()
+    with pytest.raises(AssertionError, match="round-trip"):
+        scan_to_catalog(folder / "library", catalog)

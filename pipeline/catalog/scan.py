@@ -748,39 +748,10 @@ def _plain(value):
     return value if value is None or isinstance(value, (bool, int, float)) else str(value)
 
 
-def merge_catalog(catalog: str | Path, scan: Scan, library: str | Path) -> Changes:
-    """Merge ``scan`` into ``catalog`` (created when missing) and write it atomically when it
-    changed. Items whose ``path`` lies under ``library`` are the scan's: added, updated (type,
-    parent, path, and each ImageType unless the user pointed it outside the library) or
-    removed; their ``name`` is kept once written. Everything else is kept as written, comments
-    included (ruamel.yaml round-trip). ``user_data`` of removed items is dropped (reported);
-    other hand entries naming a removed item are reported as warnings.
-
-    Raises ``ValueError`` naming the catalog when it is not a YAML mapping."""
+def _merge(data: dict, items: list, scan: Scan, library_rel: str) -> Changes:
+    """Apply ``scan`` to the loaded catalog ``data`` (its ``items`` list) in place; the changes.
+    Works on ruamel's round-trip containers and on plain dicts and lists alike."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.error import YAMLError
-
-    catalog = Path(catalog).resolve()
-    root = catalog.parent
-    library_rel = Path(os.path.abspath(library)).resolve().relative_to(root).as_posix()
-    yaml = _yaml()
-    text = catalog.read_text(encoding="utf-8") if catalog.is_file() else ""
-    try:
-        data = yaml.load(text) if text.strip() else None
-    except YAMLError as exc:
-        raise ValueError(f"{catalog}: YAML syntax error, fix it before scanning: {exc}") from None
-    if data is None:
-        data = CommentedMap()
-        if not text.strip():
-            text = ""
-    if not isinstance(data, dict):
-        raise ValueError(f"{catalog}: the catalog must be a mapping with items, users and settings")
-    items = data.get("items")
-    if items is None:
-        items = CommentedSeq()
-        data["items"] = items
-    if not isinstance(items, list):
-        raise ValueError(f"{catalog}: items must be a list")
 
     changes = Changes(problems=list(scan.problems), items=len(scan.items))
     scanned = {i.id: i for i in scan.items}
@@ -867,6 +838,54 @@ def merge_catalog(catalog: str | Path, scan: Scan, library: str | Path) -> Chang
             if isinstance(bucket, dict) and str(bucket.get("id")) in removed:
                 changes.warnings.append(f"podcast_images[{i}] is in removed item {bucket.get('id')}")
 
+    return changes
+
+
+def merge_catalog(catalog: str | Path, scan: Scan, library: str | Path) -> Changes:
+    """Merge ``scan`` into ``catalog`` (created when missing) and write it atomically when it
+    changed. Items whose ``path`` lies under ``library`` are the scan's: added, updated (type,
+    parent, path, and each ImageType unless the user pointed it outside the library) or
+    removed; their ``name`` is kept once written. Everything else is kept as written, comments
+    included (ruamel.yaml round-trip). ``user_data`` of removed items is dropped (reported);
+    other hand entries naming a removed item are reported as warnings.
+
+    Raises ``ValueError`` naming the catalog when it is not a YAML mapping."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.error import YAMLError
+
+    catalog = Path(catalog).resolve()
+    root = catalog.parent
+    library_rel = Path(os.path.abspath(library)).resolve().relative_to(root).as_posix()
+    text = catalog.read_text(encoding="utf-8") if catalog.is_file() else ""
+    if text.strip():       # most re-scans change nothing: decide that on libyaml's fast parse
+        import yaml as pyyaml
+        try:
+            plain = pyyaml.load(text, Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader))
+        except pyyaml.YAMLError:
+            plain = None
+        if isinstance(plain, dict) and isinstance(plain.get("items"), list):
+            quick = _merge(plain, plain["items"], scan, library_rel)
+            if not (quick.added or quick.changed or quick.removed or quick.dropped):
+                return quick
+    yaml = _yaml()
+    try:
+        data = yaml.load(text) if text.strip() else None
+    except YAMLError as exc:
+        raise ValueError(f"{catalog}: YAML syntax error, fix it before scanning: {exc}") from None
+    if data is None:
+        data = CommentedMap()
+        if not text.strip():
+            text = ""
+    if not isinstance(data, dict):
+        raise ValueError(f"{catalog}: the catalog must be a mapping with items, users and settings")
+    items = data.get("items")
+    if items is None:
+        items = CommentedSeq()
+        data["items"] = items
+    if not isinstance(items, list):
+        raise ValueError(f"{catalog}: items must be a list")
+
+    changes = _merge(data, items, scan, library_rel)
     out = io.StringIO()
     yaml.dump(data, out)
     new_text = out.getvalue()
