@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def source_paths(catalog: Path) -> set[Path] | None:
-    """Absolute paths of every source the catalog names, or None when it does not load (the
-    build then reports why; the watcher keeps the previous set)."""
+    """Absolute paths of every source the catalog names and of its ``include:`` files, or None
+    when it does not load (the build then reports why; the watcher keeps the previous set)."""
     from pipeline.catalog.loader import load_catalog
     from pipeline.errors import CatalogErrors
     try:
@@ -35,6 +35,7 @@ def source_paths(catalog: Path) -> set[Path] | None:
         return None
     paths = {slot.path for owner in library.owners() for slot in owner.slots()}
     paths |= {image.path for image in library.podcast_images.values()}
+    paths |= set(library.included)          # include:d catalog files rebuild like the catalog
     return paths
 
 

@@ -121,3 +121,17 @@ def test_doit_watch_serves_the_new_tag(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
     assert "watch: stopped" in log.read_text()
+
+
+def test_included_catalog_files_are_watched(tmp_path):
+    """Issue 12: a change to an ``include:``d file rebuilds like a change to the catalog."""
+    from PIL import Image
+    from pipeline.watch import Relevance, source_paths
+    (tmp_path / "media").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "media" / "a.jpg")
+    (tmp_path / "catalog.yaml").write_text("include: [more.yaml]\n")
+    (tmp_path / "more.yaml").write_text("items:\n  - {id: a, name: A, type: Movie, images: {Primary: media/a.jpg}}\n")
+    sources = source_paths(tmp_path / "catalog.yaml")
+    assert (tmp_path / "more.yaml").resolve() in sources
+    relevant = Relevance((tmp_path / "catalog.yaml").resolve(), tmp_path / "out", None, sources)
+    assert relevant(None, str((tmp_path / "more.yaml").resolve()))
