@@ -14,10 +14,16 @@ Tasks (``doit list``):
 - ``hosting``, ``publish``: the nginx config and the S3 upload (README), not default tasks.
 
 Variables (``doit NAME=VALUE``) are listed once, in ``VARIABLES``; any other name is an error.
+
+Every ``doit`` run that reads the build plan holds ``hold_build_lock`` on its output folder from
+before it reads the catalog until it exits, so two builds on one output folder (``doit watch``,
+serve.py's write builds, two people typing ``doit``) run one after the other.
 """
 
+import fcntl
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -41,6 +47,39 @@ from pipeline.imaging.render import render_source
 
 #: Written by the objects step after the manifest: the plan digest and the manifest's SHA-256.
 OBJECTS_STAMP = f"{layout.CACHE_DIR}/objects.json"
+
+
+#: The lock every plan-reading ``doit`` run holds on its output folder (``hold_build_lock``).
+BUILD_LOCK = f"{layout.CACHE_DIR}/build.lock"
+_held_locks: dict[Path, object] = {}
+
+
+def hold_build_lock(output: str | Path, log=None) -> None:
+    """Take the exclusive build lock of ``output`` (``fcntl.flock`` on ``.cache/build.lock``)
+    and hold it until this process exits; the kernel drops it then, also after ``kill -9``.
+    While another process holds it, print who (its pid, kept in the file) to ``log`` (default
+    stderr) once and wait. Called by dodo.py before it reads the catalog, so a build that waited
+    plans from the catalog as the previous build left it, and never publishes an older one over
+    a newer one. A second call in the same process for the same folder does nothing. Output
+    ``s3://…``: the lock is on the local work folder (``work=``)."""
+    output = Path(output).resolve()
+    if output in _held_locks:
+        return
+    path = output / BUILD_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        print(f"waiting for the build running on {output} ({holder}) to finish", file=log or sys.stderr, flush=True)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    _held_locks[output] = handle
 
 
 def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = None) -> BuildPlan:
@@ -640,6 +679,7 @@ class Build:
 
     def plan(self) -> BuildPlan:
         if self._plan is None:
+            hold_build_lock(self.output)     # one build at a time per output folder, until exit
             self._plan = load_plan(self.catalog, self.output, self.vars["base_url"])
         return self._plan
 

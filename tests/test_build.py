@@ -1,12 +1,15 @@
 """The doit build as users run it: no-op rebuilds, changed and removed sources, a corrupt
 source that fails only itself, prune and clean, parallel runs, catalog errors."""
 
+import fcntl
 import json
 import re
+import subprocess
+import sys
 
 from PIL import Image
 
-from conftest import run_doit
+from conftest import ROOT, run_doit
 
 SETTINGS = """\
 settings:
@@ -143,3 +146,41 @@ def test_catalog_error_is_reported_with_line(tmp_path):
     result = run_doit(catalog, tmp_path / "out")
     assert result.returncode != 0
     assert re.search(r"catalog\.yaml:7: items\[1\]\.id: duplicate id 'item0'", result.stderr), result.stderr
+
+
+def published_tree(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts}
+
+
+def test_concurrent_builds_on_one_output_folder_run_one_after_the_other(tmp_path):
+    """Two doit runs on one output folder (doit watch, serve.py's write builds, two users)
+    share the build lock: the second waits, says for whom, plans from the catalog as it is once
+    the first is done, and both finish with the tree a clean build makes."""
+    catalog = make_library(tmp_path, n=2)
+    output, clean = tmp_path / "out", tmp_path / "clean"
+    cmd = [sys.executable, "-m", "doit", "-f", str(ROOT / "dodo.py"), "-d", str(ROOT),
+           f"catalog={catalog}", f"output={output}"]
+    (output / ".cache").mkdir(parents=True)
+    builds = []
+    try:
+        with open(output / ".cache" / "build.lock", "a+") as held:   # another build runs
+            fcntl.flock(held, fcntl.LOCK_EX)
+            held.write("pid 4242\n")
+            held.flush()
+            builds.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            first_line = builds[0].stderr.readline()     # its first word: it waits, before probing
+            assert "waiting for the build running on" in first_line and "pid 4242" in first_line, first_line
+            assert builds[0].poll() is None and not (output / "manifest.json").exists()
+            make_library(tmp_path, n=3)                  # edited while the other build runs
+            builds.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        results = [b.communicate(timeout=300) for b in builds]
+    finally:
+        for b in builds:
+            if b.poll() is None:
+                b.kill()
+                b.wait()
+    assert [b.returncode for b in builds] == [0, 0], results
+    run_doit(catalog, clean, check=True)
+    tree = published_tree(output)
+    assert tree == published_tree(clean) and len(tree) > 10
+    assert tag_of(output, "item2")                      # the waiting build planned the new catalog
