@@ -75,3 +75,32 @@ def test_intents_of_dead_processes_are_ignored(tmp_path):
     builds.max_settle = 30
     builds.publish()                       # returns at once: neither intent is live
     assert builds.state()["builds"] == 1
+
+
+
+def test_a_build_that_failed_some_sources_still_publishes_and_says_partial(tmp_path):
+    """doit exits 1 or 2 when tasks failed (a source that does not decode; the rest is
+    published): the publish command still runs and the failure is ``partial``. A failed publish
+    is not partial. Callers the build covered get the same."""
+    log = tmp_path / "log"
+
+    def command(name: str, code: int) -> list[str]:
+        return [sys.executable, "-c", f"open({str(log)!r}, 'a').write('{name}\\n'); raise SystemExit({code})"]
+
+    for build, publish, partial, ran in ((1, 0, True, "build publish"), (2, 0, True, "build publish"),
+                                         (1, 3, False, "build publish"), (0, 0, None, "build publish")):
+        log.write_text("")
+        builds = BuildCoordinator(tmp_path / "catalog.yaml", tmp_path / f"out{build}{publish}",
+                                  commands=[command("build", build), command("publish", publish)])
+        if partial is None:
+            builds.publish()
+        else:
+            with pytest.raises(BuildFailed) as info:
+                builds.publish()
+            assert info.value.partial is partial
+            with builds._state() as state:                     # a caller that build covered
+                state["requested"] -= 1
+            with pytest.raises(BuildFailed) as again:
+                builds.publish()
+            assert again.value.partial is partial and str(again.value) == str(info.value)
+        assert log.read_text().split() == ran.split()

@@ -96,3 +96,57 @@ def test_publish_runs_doit_publish_after_the_build(tmp_path):
     assert len(plain.commands) == 1 and len(published.commands) == 2
     assert published.commands[0] == plain.commands[0]
     assert "publish" in published.commands[1] and f"catalog={tmp_path / 'c.yaml'}" in published.commands[1]
+
+
+class FailingBuilds:
+    """A ``BuildCoordinator`` stand-in whose every build fails after publishing ``manifest``."""
+
+    def __init__(self, output, manifest):
+        self.output, self.manifest = output, manifest
+
+    def begin(self):
+        return None
+
+    def end(self, key):
+        pass
+
+    def publish(self):
+        from pipeline.outputs import manifest as manifest_file
+        manifest_file.write(self.output, self.manifest)
+        raise writes.BuildFailed("build failed (exit 1):\n  failed: render:media/other.jpg: broken", partial=True)
+
+
+@pytest.mark.parametrize("failed_itself, status, message", [
+    (True, 422, "could not be rendered: cannot identify image file"),
+    (False, 500, "the change is saved in the catalog, but the build that publishes it failed"),
+])
+def test_a_failed_build_answers_by_what_it_published(tmp_path, failed_itself, status, message):
+    """422 when the written image is among the build's failed sources; 500 when the build
+    published nothing that shows the edit (the 204 case: tests/test_writes_faults.py)."""
+    import hashlib
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+    from pipeline.outputs.manifest import FailedSource, Manifest
+    from pipeline.serve.auth import Principal
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "a.jpg").write_bytes(encoded("JPEG"))
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("items:\n  - {id: movie, name: Movie, type: Movie, images: {Primary: media/a.jpg}}\n"
+                       "users:\n  - {id: alice, name: alice}\n")
+    (tmp_path / "tokens.yaml").write_text('- {token: "admin-token-0001", user: alice, admin: true}\n')
+    image = encoded("PNG", (20, 10))
+    relpath = f"media/uploads/{hashlib.sha256(image).hexdigest()}.png"
+    failed = [FailedSource("media/other.jpg", "broken")]
+    if failed_itself:
+        failed.append(FailedSource(relpath, "cannot identify image file"))
+    output = tmp_path / "output"
+    output.mkdir()
+    builds = FailingBuilds(output, Manifest(images={}, owners={"Items": {"movie": {}}, "Users": {}},
+                                            failed=tuple(failed)))
+    handler = writes.Writes(catalog, output, tmp_path / "tokens.yaml", builds=builds)
+    request = Request(EnvironBuilder(method="POST", data=base64.b64encode(image),
+                                     headers={"Content-Type": "image/png"}).get_environ())
+    with pytest.raises(writes.HttpError, match=message) as info:
+        handler.upload(request, Principal("alice", True, "admin-token-0001"), "movie", "Primary", None)
+    assert info.value.status == status
+    assert "the item is published without it" in info.value.message.lower() or not failed_itself

@@ -155,3 +155,48 @@ def test_kill_9_mid_burst_then_restart_keeps_every_204(library):
         assert upload(base, "target", small_jpeg(300)) == 204  # and writes work again
     finally:
         kill(proc)
+
+
+def test_a_corrupt_source_elsewhere_fails_the_build_but_not_the_write(tmp_path):
+    """issue 13: a catalog with a source that does not decode (probe) and one cut short (found
+    by its render) fails every build, which still publishes the rest; writes that do not touch
+    those sources answer 204 and are visible, and replacing a broken source works too."""
+    from PIL import Image
+    copy_media(tmp_path, "avatar-meadow.jpg")
+    (tmp_path / "media" / "garbage.jpg").write_bytes(b"\xff\xd8\xff not a jpeg at all" * 10)
+    Image.effect_noise((400, 300), 60).convert("RGB").save(tmp_path / "media" / "cut.jpg", quality=90)
+    data = (tmp_path / "media" / "cut.jpg").read_bytes()
+    (tmp_path / "media" / "cut.jpg").write_bytes(data[: len(data) // 2])     # header intact, scan cut
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(textwrap.dedent(f"""\
+        {SETTINGS}
+        items:
+          - {{id: good, name: Good, type: Movie,
+              images: {{Primary: media/avatar-meadow.jpg, Backdrop: [media/avatar-meadow.jpg, media/cut.jpg]}}}}
+          - {{id: garbage, name: Garbage, type: Movie, images: {{Primary: media/garbage.jpg}}}}
+          - {{id: cut, name: Cut, type: Movie, images: {{Primary: media/cut.jpg}}}}
+        users:
+          - {{id: alice, name: alice}}
+    """))
+    (tmp_path / "tokens.yaml").write_text(f'- {{token: "{ADMIN}", user: alice, admin: true}}\n')
+    output = tmp_path / "output"
+    assert run_doit(catalog, output).returncode != 0                  # fails naming both, publishes the rest
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start(catalog, output, port)
+    try:
+        image = small_jpeg(7)
+        assert upload(base, "good", image) == 204
+        assert get(base, "/Items/good/Images/Primary") == (200, image)
+        assert upload(base, "garbage", small_jpeg(8)) == 204           # the broken source replaced
+        assert get(base, "/Items/garbage/Images/Primary") == (200, small_jpeg(8))
+        req = urllib.request.Request(f"{base}/Items/good/Images/Backdrop/0", method="DELETE",
+                                     headers={"X-Emby-Token": ADMIN})
+        with urllib.request.urlopen(req, timeout=300) as resp:        # the failed backdrop stays listed
+            assert resp.status == 204
+        status, body = get(base, "/Items/good")
+        assert status == 200 and json.loads(body)["BackdropImageTags"] == []
+        assert [s.relpath for s in load_catalog(catalog).items["good"].images["Backdrop"]] == ["media/cut.jpg"]
+    finally:
+        kill(proc)
+    assert run_doit(catalog, output).returncode != 0                  # cut.jpg still fails the build

@@ -15,7 +15,8 @@ new objects are published). The protocol, on files in ``output/.cache/``:
    ``settle`` seconds, at most ``max_settle``), notes ``target = requested`` and runs the build (``doit catalog=FILE output=DIR``, then
    ``doit publish`` when asked). On success ``built = target``; every caller whose ticket is
    ≤ target is answered by that one build. On failure ``failed = target`` and the error is
-   kept, so the callers it covered get the same error instead of each retrying.
+   kept, so the callers it covered get the same error instead of each retrying. A build that
+   failed (some sources, say) still runs ``doit publish``: ``BuildFailed.partial``.
 
 So a burst of twenty uploads causes one or two builds: the first starts with the edits that
 arrived before it, the second takes everything that arrived during the first. A lone write
@@ -40,7 +41,18 @@ INTENT_TTL = 120.0   # seconds after which an open intent no longer holds a buil
 
 
 class BuildFailed(RuntimeError):
-    """The build that should publish a write failed; the message has the end of its output."""
+    """The build that should publish a write failed; the message has the end of its output.
+
+    ``partial``: the build command ran to its end and failed, and every later command
+    (``doit publish``) succeeded. A build fails when a source does not probe or render, and
+    still publishes everything else (``pipeline.tasks``), so the write may be published all the
+    same: the caller checks the manifest (``writes.Writes.published``). doit's exit code does
+    not tell that case from others (a failed task's dependants make it 2), so the manifest
+    decides. False for a timeout or a failed later command."""
+
+    def __init__(self, message: str, partial: bool = False):
+        super().__init__(message)
+        self.partial = partial
 
 
 @contextmanager
@@ -78,7 +90,8 @@ class BuildCoordinator:
             state = json.loads((self.cache / STATE).read_text())
         except (OSError, ValueError):
             state = {}
-        return {"requested": 0, "built": 0, "failed": 0, "error": "", "builds": 0, "intents": {}} | state
+        return {"requested": 0, "built": 0, "failed": 0, "error": "", "partial": False, "builds": 0,
+                "intents": {}} | state
 
     def _write(self, state: dict) -> None:
         path = self.cache / STATE
@@ -145,13 +158,14 @@ class BuildCoordinator:
             if current["built"] >= ticket:
                 return
             if current["failed"] >= ticket:
-                raise BuildFailed(current["error"])
+                raise BuildFailed(current["error"], current["partial"])
             target = self._settled()
             try:
                 self._run()
             except BuildFailed as exc:
                 with self._state() as state:
                     state["failed"], state["error"] = max(state["failed"], target), str(exc)
+                    state["partial"] = exc.partial
                     state["builds"] += 1
                 raise
             with self._state() as state:
@@ -173,11 +187,22 @@ class BuildCoordinator:
         return state["requested"]
 
     def _run(self) -> None:
-        for command in self.commands:
+        """Run the commands in order. A first command (the build) that exits non-zero does not
+        stop the later ones (publish what it made); it is raised after them as a ``partial``
+        failure, unless a later one fails."""
+        partial = None
+        for position, command in enumerate(self.commands):
             try:
                 result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=self.timeout)
             except subprocess.TimeoutExpired:
                 raise BuildFailed(f"build did not finish within {self.timeout:.0f} s") from None
             if result.returncode != 0:
                 tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-12:])
-                raise BuildFailed(f"build failed (exit {result.returncode}):\n{tail}")
+                step = "build" if position == 0 else "publish" if "publish" in command else "build step"
+                failure = BuildFailed(f"{step} failed (exit {result.returncode}):\n{tail}",
+                                      partial=position == 0)
+                if not failure.partial:
+                    raise failure
+                partial = failure
+        if partial is not None:
+            raise partial

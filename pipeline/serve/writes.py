@@ -26,8 +26,15 @@ ignored). The bytes must decode (Pillow, fully) as that format, with at most
 What a write does: check → store the upload content-addressed and fsynced → edit the catalog
 (``pipeline.catalog.edit``: round trip, validated, atomic, locked across processes) → wait for
 the build that includes it (``builds.BuildCoordinator``) → 204. So after a 204 the catalog on
-disk has the change and ``GET /Items/{id}`` shows the new tag. A failed build after a durable
-edit answers 500, saying the edit is saved.
+disk has the change and ``GET /Items/{id}`` shows the new tag.
+
+A build that fails (exits non-zero) still publishes everything but the sources that failed
+(``pipeline.tasks``), so a write is judged by what was published (``published``): 204 when the
+manifest shows the written slot as the catalog has it (a corrupt source elsewhere in the catalog
+fails the build, never the write); 422 when the written image itself is among the failed
+sources (the edit stays saved; the slot is published without it: replace or delete it); 500,
+saying the edit is saved, when the build published nothing that shows it, or failed otherwise
+(a crash, a timeout, a failed ``doit publish``: ``builds.BuildFailed.partial``).
 
 This module imports no Pillow and no ``pipeline.imaging``/``pipeline.catalog`` at module level:
 ``Writes`` imports them when writes are enabled.
@@ -35,6 +42,7 @@ This module imports no Pillow and no ``pipeline.imaging``/``pipeline.catalog`` a
 
 import base64
 import binascii
+import filecmp
 import json
 import os
 import re
@@ -65,6 +73,7 @@ PREFERRED_LANGUAGE = "en"
 _WHITESPACE = re.compile(rb"\s+")
 _INTEGER = re.compile(r"[0-9]+")
 JSON_TYPE = "application/json; charset=utf-8"
+SAVED_BUT_FAILED = "the change is saved in the catalog, but the build that publishes it failed"
 
 
 class HttpError(Exception):
@@ -284,10 +293,12 @@ class Writes:
         if not principal.admin:
             raise HttpError(403, "this write requires an administrator's token")
 
-    def _apply(self, change, upload: tuple[bytes, str] | None = None) -> Response:
-        """Edit the catalog, wait for the build that publishes it, answer 204."""
+    def _apply(self, change, slot: tuple[str, str, str], upload: tuple[bytes, str] | None = None) -> Response:
+        """Edit the catalog, wait for the build that publishes it, answer 204. ``slot``: the
+        (kind, owner id, ImageType) the edit changes, checked by ``published`` when the build
+        fails."""
         try:
-            self.editor.edit(change, upload=upload)
+            written = self.editor.edit(change, upload=upload)
         except self.edit.EditError as exc:
             raise HttpError(exc.status, str(exc)) from None
         self.builds.end(getattr(self._local, "intent", None))   # on disk: the build may start
@@ -295,9 +306,49 @@ class Writes:
         try:
             self.builds.publish()
         except BuildFailed as exc:
-            raise HttpError(500, f"the change is saved in the catalog, but the build that publishes it "
-                                 f"failed:\n{exc}") from None
+            if not exc.partial:
+                raise HttpError(500, f"{SAVED_BUT_FAILED}:\n{exc}") from None
+            self.published(*slot, written if upload else None, exc)
         return Response(status=204)
+
+    def published(self, kind: str, owner_id: str, image_type: str, relpath: str | None,
+                  failure: BuildFailed) -> None:
+        """After a build that failed only some sources (``BuildFailed.partial``): return when it
+        published the written slot anyway (the failure is about other sources), else raise
+        ``HttpError``. Reads ``manifest.json``:
+        ``relpath`` (an upload's catalog path) among its ``failed`` sources → 422 with the
+        reason; the slot's published sources (its tags' ``source``) not those the catalog now
+        lists (less any failed ones) → 500 naming the build error: the edit is saved but not
+        visible. A write the catalog changed again meanwhile may read as not published."""
+        from pipeline.outputs import manifest as manifest_file
+        try:
+            built = manifest_file.read(self.builds.output)
+        except (OSError, ValueError) as exc:
+            raise HttpError(500, f"{SAVED_BUT_FAILED}:\n{failure}\n({exc})") from None
+        failed = {f.source: f.error for f in built.failed}
+        if relpath is not None and relpath in failed:
+            raise HttpError(422, f"the image is saved in the catalog as {relpath}, but it could not be "
+                                 f"rendered: {failed[relpath]}\nThe item is published without it; "
+                                 f"replace or delete it.")
+        owners = self._library().items if kind == "Items" else self._library().users
+        owner = owners.get(owner_id)
+        wanted = [s.relpath for s in owner.images.get(image_type, [])] if owner else []
+        wanted = [p for p in wanted if p not in failed]
+        tags = built.owners.get(kind, {}).get(owner_id, {}).get(image_type, [])
+        sources = [built.images[t].source if t in built.images else None for t in tags]
+        if len(sources) != len(wanted) or not all(map(self._same_source, sources, wanted)):
+            raise HttpError(500, f"{SAVED_BUT_FAILED}:\n{failure}")
+
+    def _same_source(self, published: str | None, wanted: str) -> bool:
+        """Whether a published image's ``source`` is the catalog path ``wanted``: the same path,
+        or a file of the same bytes (one tag per content: the manifest names one of its paths)."""
+        if published is None or published == wanted:
+            return published is not None
+        root = self.editor.path.parent
+        try:
+            return filecmp.cmp(root / published, root / wanted, shallow=False)
+        except OSError:
+            return False
 
     def _store(self, target: Target, image: bytes, extension: str) -> Response:
         edit = self.edit
@@ -305,7 +356,8 @@ class Writes:
         def change(doc, relpath):
             edit.set_image(edit.find_owner(doc, target.kind, target.owner_id), target.image_type,
                            target.index, relpath)
-        return self._apply(change, upload=(image, extension))
+            return relpath
+        return self._apply(change, (target.kind, target.owner_id, target.image_type), upload=(image, extension))
 
     def _body(self, request: Request) -> bytes:
         """The request body, refused with 413 past what a base64 ``max_upload`` image takes."""
@@ -343,7 +395,8 @@ class Writes:
         self._require_admin(principal)
         owner_id, index = self.owner_id("Items", owner), index or 0
         edit = self.edit
-        return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Items", owner_id), image_type, index))
+        return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Items", owner_id), image_type, index),
+                           ("Items", owner_id, image_type))
 
     def reorder(self, principal: Principal, owner: str, image_type: str, index: int,
                 new_index_text: str | None) -> Response:
@@ -355,7 +408,8 @@ class Writes:
             raise HttpError(400, "newIndex is required")
         edit = self.edit
         return self._apply(lambda doc: edit.swap_images(edit.find_owner(doc, "Items", owner_id),
-                                                        image_type, index, new_index))
+                                                        image_type, index, new_index),
+                           ("Items", owner_id, image_type))
 
     def user_image(self, request: Request, principal: Principal, user: str | None, image_type: str) -> Response:
         """``POST``/``DELETE /UserImage[?userId=]`` and ``/Users/{id}/Images/{type}[/{index}]``:
@@ -372,7 +426,8 @@ class Writes:
             if not self._library().users[user_id].images.get(image_type):
                 return Response(status=204)
             edit = self.edit
-            return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Users", user_id), image_type, 0))
+            return self._apply(lambda doc: edit.delete_image(edit.find_owner(doc, "Users", user_id), image_type, 0),
+                               ("Users", user_id, image_type))
         image, extension = self._upload_bytes(request)
         return self._store(Target("Users", user_id, image_type, None), image, extension)
 
