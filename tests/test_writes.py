@@ -150,3 +150,28 @@ def test_a_failed_build_answers_by_what_it_published(tmp_path, failed_itself, st
         handler.upload(request, Principal("alice", True, "admin-token-0001"), "movie", "Primary", None)
     assert info.value.status == status
     assert "the item is published without it" in info.value.message.lower() or not failed_itself
+
+
+def test_an_image_under_the_limit_in_mime_base64_lines_is_accepted(tmp_path):
+    """Some clients send base64 with a line break every 76 characters (MIME): an image just
+    under ``max_upload`` is accepted so sent, one just over it is a 413 naming the limit."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "a.jpg").write_bytes(encoded("JPEG"))
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("items:\n  - {id: movie, name: Movie, type: Movie, images: {Primary: media/a.jpg}}\n")
+    (tmp_path / "tokens.yaml").write_text('- {token: "admin-token-0001", admin: true}\n')
+    handler = writes.Writes(catalog, tmp_path / "output", tmp_path / "tokens.yaml", max_upload=1_000_000,
+                            builds=FailingBuilds(tmp_path / "output", None))
+    image = encoded("JPEG")
+    for size, status in ((1_000_000, None), (1_000_001, 413)):
+        padded = image + b"\0" * (size - len(image))            # bytes after the JPEG's end: ignored
+        request = Request(EnvironBuilder(method="POST", data=base64.encodebytes(padded),
+                                         headers={"Content-Type": "image/jpeg"}).get_environ())
+        if status is None:
+            assert handler._upload_bytes(request) == (padded, "jpg")
+        else:
+            with pytest.raises(writes.HttpError, match="larger than 1000000 bytes .*--max-upload-mb") as info:
+                handler._upload_bytes(request)
+            assert info.value.status == 413

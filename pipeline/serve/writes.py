@@ -359,14 +359,19 @@ class Writes:
             return relpath
         return self._apply(change, (target.kind, target.owner_id, target.image_type), upload=(image, extension))
 
+    def _too_large(self) -> HttpError:
+        return HttpError(413, f"the image is larger than {self.max_upload} bytes "
+                              f"({self.max_upload / 1048576:g} MB, serve.py --max-upload-mb)")
+
     def _body(self, request: Request) -> bytes:
-        """The request body, refused with 413 past what a base64 ``max_upload`` image takes."""
-        limit = self.max_upload * 4 // 3 + 4096
+        """The request body, refused with 413 past what a base64 ``max_upload`` image takes,
+        line breaks included (MIME base64 breaks every 76 characters: 4/3 × 78/76 < 3/2)."""
+        limit = self.max_upload * 3 // 2 + 4096
         if request.content_length is not None and request.content_length > limit:
-            raise HttpError(413, f"the image is larger than {self.max_upload} bytes")
+            raise self._too_large()
         data = request.stream.read(limit + 1)
         if len(data) > limit:
-            raise HttpError(413, f"the image is larger than {self.max_upload} bytes")
+            raise self._too_large()
         return data
 
     def _upload_bytes(self, request: Request) -> tuple[bytes, str]:
@@ -376,7 +381,7 @@ class Writes:
                                  f"image/gif or image/webp)")
         image = decode_body(self._body(request))
         if len(image) > self.max_upload:
-            raise HttpError(413, f"the image is larger than {self.max_upload} bytes")
+            raise self._too_large()
         return image, check_image(image, CONTENT_TYPES[mime][1])
 
     # ----------------------------------------------------------------------------- handlers
