@@ -15,8 +15,9 @@ Tasks (``doit list``):
 
 Variables (``doit NAME=VALUE``) are listed once, in ``VARIABLES``; any other name is an error.
 
-Every ``doit`` run that reads the build plan holds ``hold_build_lock`` on its output folder from
-before it reads the catalog until it exits, so two builds on one output folder (``doit watch``,
+Every ``doit`` run that reads the build plan (except ``doit list`` and the other
+``LISTING_COMMANDS``) holds ``hold_build_lock`` on its output folder from before it reads the
+catalog until it exits, so two builds on one output folder (``doit watch``,
 serve.py's write builds, two people typing ``doit``) run one after the other.
 """
 
@@ -413,6 +414,17 @@ def prune_task(output: Path, catalog: Path | None = None) -> dict:
 PLANLESS_TASKS = ("scan", "watch")
 
 
+#: doit commands that only show tasks: they run none, so they take no build lock (and, in a
+#: folder that does not exist yet, create nothing).
+LISTING_COMMANDS = ("list", "info", "help", "dumpdb", "tabcompletion")
+
+
+def runs_tasks(argv: list[str]) -> bool:
+    """False when the command line (``sys.argv``) is one of doit's ``LISTING_COMMANDS``."""
+    words = [a for a in argv[1:] if not a.startswith("-") and "=" not in a]
+    return not any(w in LISTING_COMMANDS for w in words)
+
+
 def plan_needed(argv: list[str]) -> bool:
     """False when the command line (``sys.argv``) selects only ``PLANLESS_TASKS``; doit calls
     every task creator before it runs any task, so dodo.py skips loading the plan then."""
@@ -640,9 +652,10 @@ class Build:
     task creator. Creating it reads no file and writes nothing; the plan is loaded (and the
     catalog validated) the first time a task creator needs it."""
 
-    def __init__(self, variables: dict[str, str | None], plan_needed: bool = True):
+    def __init__(self, variables: dict[str, str | None], plan_needed: bool = True, lock: bool = True):
         self.vars = variables
         self.plan_needed = plan_needed     # False for `doit scan`/`watch` (see ``plan_needed``)
+        self.lock = lock                   # hold_build_lock before planning (not for `doit list`)
         self.catalog = Path(variables["catalog"]).resolve()
         self.store: str | None = None      # output=s3://bucket/prefix: renders go straight to the bucket
         if "://" in variables["output"]:
@@ -658,7 +671,7 @@ class Build:
         """``Build`` from doit's variables and ``argv`` (``sys.argv``, for ``plan_needed``); a
         ``UsageError`` is printed as one line and exits 2."""
         try:
-            return cls(read_variables(doit_variables()), plan_needed(argv))
+            return cls(read_variables(doit_variables()), plan_needed(argv), runs_tasks(argv))
         except UsageError as exc:
             print(f"doit: {exc}", file=sys.stderr)
             raise SystemExit(2)
@@ -679,7 +692,8 @@ class Build:
 
     def plan(self) -> BuildPlan:
         if self._plan is None:
-            hold_build_lock(self.output)     # one build at a time per output folder, until exit
+            if self.lock:                    # one build at a time per output folder, until exit
+                hold_build_lock(self.output)
             self._plan = load_plan(self.catalog, self.output, self.vars["base_url"])
         return self._plan
 
