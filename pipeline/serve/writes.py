@@ -7,7 +7,7 @@ answers these methods with 405. Routes (Jellyfin ``ImageController.cs`` and
 
 | route | who | answer |
 |---|---|---|
-| ``POST /Items/{id}/Images/{type}[/{index}]`` | admin | 204; 400 content type / not an image of that type / bomb / index; 413 too large; 404 item |
+| ``POST /Items/{id}/Images/{type}[/{index}]`` | admin | 204; 400 content type / not an image of that type / bomb / index; 413 too large; 404 item; 422 saved but failed to render |
 | ``DELETE /Items/{id}/Images/{type}[/{index}]`` (``?imageIndex=``) | admin | 204; 404 item or image |
 | ``POST /Items/{id}/Images/{type}/{index}/Index?newIndex=N`` | admin | 204 (the two images swap, as Jellyfin's ``SwapImagesAsync``); 400 index out of range |
 | ``POST``/``DELETE /UserImage[?userId=]``, ``/Users/{id}/Images/{type}[/{index}]`` | the user, or admin | 204; 403 another user; 404 user |
