@@ -32,7 +32,10 @@ podcast_images:                 # optional ART19 images (seed 003)
     crop: {left: 100, top: 150, width: 3000, height: 3000}   # optional, pixels, square
 ```
 
-Paths are relative to the catalog's folder and may not leave it. Every problem is reported as a
+Paths are relative to the catalog's folder and may not leave it. No pixel is decoded here; the one
+file read beyond the YAML is the header (size and EXIF orientation, via Pillow's lazy
+``Image.open``) of a podcast source that has a ``crop``, so that a crop outside the upright image
+is reported against its field. Every problem is reported as a
 ``CatalogError`` naming the file, the line and the field; all problems of a catalog are collected
 and raised together as ``CatalogErrors``.
 """
