@@ -1,9 +1,11 @@
 """Shared fixtures: run the real doit build and the real serve.py in subprocesses."""
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -32,28 +34,59 @@ def free_port() -> int:
 
 @contextmanager
 def running_process(cmd: list[str], port: int, what: str, env: dict | None = None, log=lambda: ""):
-    """Start ``cmd`` (a server that listens on 127.0.0.1:``port``), wait at most ~20 s for the
-    port, yield the process, and stop it afterwards. ``log()`` adds to the failure message."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        for _ in range(400):                       # at most ~20 s
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise AssertionError(f"{what} did not start: {proc.stdout.read()} {log()}")
-                time.sleep(0.05)
-        else:
-            raise AssertionError(f"{what} did not open its port")
-        yield proc
-    finally:
-        proc.terminate()
+    """Start ``cmd`` (a server that listens on 127.0.0.1:``port``), wait at most ~30 s for the
+    port, yield the process, and stop it afterwards. Its output goes to a temporary file, not a
+    pipe: a chatty server (moto logs every request) would block once a pipe nobody reads is
+    full. That output, and ``log()``, are added to the failure message."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+
+        def output() -> str:
+            out.seek(0)
+            return out.read()
+
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+            for _ in range(600):                       # at most ~30 s
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                        break
+                except OSError:
+                    if proc.poll() is not None:
+                        raise AssertionError(f"{what} did not start: {output()} {log()}")
+                    time.sleep(0.05)
+            else:
+                raise AssertionError(f"{what} did not open its port: {output()} {log()}")
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+#: Credentials of the moto S3 server the publish and S3-store tests run.
+AWS_TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@contextmanager
+def moto_server():
+    """moto's standalone S3 server on a free 127.0.0.1 port; yields its endpoint URL."""
+    port = free_port()
+    with running_process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                         port, "moto server", env={**os.environ, **AWS_TEST_CREDENTIALS}):
+        yield f"http://127.0.0.1:{port}"
+
+
+def use_test_aws_credentials(monkeypatch) -> None:
+    """Point boto3 at the test credentials only: no profile, endpoint or bucket from the
+    developer's environment leaks into a test."""
+    for name, value in AWS_TEST_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @contextmanager

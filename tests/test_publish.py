@@ -3,20 +3,14 @@ free 127.0.0.1 port): objects, their metadata, upload order, resume after an int
 second run that uploads nothing, deletion only when asked, and ``doit publish``."""
 
 import io
-import os
-import sys
 import textwrap
-from contextlib import contextmanager
 
 import pytest
 
-from conftest import copy_media, free_port, run_doit, running_process
+from conftest import copy_media, moto_server, run_doit, use_test_aws_credentials
 from pipeline.outputs.publish import IMMUTABLE, JSON_TYPE, PublishTarget, local_files, publish, s3_client
 
 boto3 = pytest.importorskip("boto3")
-
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1"}
 
 CATALOG = textwrap.dedent("""\
     settings:
@@ -43,19 +37,7 @@ CATALOG = textwrap.dedent("""\
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch):
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_PREFIX"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@contextmanager
-def moto_server():
-    """moto's S3 server on a free 127.0.0.1 port; yields its endpoint URL."""
-    port = free_port()
-    with running_process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                         port, "moto server", env={**os.environ, **CREDENTIALS}):
-        yield f"http://127.0.0.1:{port}"
+    use_test_aws_credentials(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,13 @@
 standalone server on 127.0.0.1), JSON objects next, the manifest last; the bucket holds byte for
 byte what a local build writes; a second run puts nothing. ``S3Store`` unit behaviour."""
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import textwrap
-import time
-from contextlib import contextmanager
 
 import pytest
 
-from conftest import copy_media, free_port, run_doit
+from conftest import copy_media, moto_server, run_doit, use_test_aws_credentials
 
 boto3 = pytest.importorskip("boto3")
-
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1"}
 
 CATALOG = textwrap.dedent("""\
     settings:
@@ -45,36 +35,7 @@ CATALOG = textwrap.dedent("""\
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch):
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_PREFIX"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@contextmanager
-def moto_server():
-    """moto's S3 server on a free 127.0.0.1 port (its request log to a file: a build makes
-    more requests than a pipe holds); yields its endpoint URL."""
-    port = free_port()
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **CREDENTIALS})
-        try:
-            for _ in range(600):                   # at most ~30 s
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                        break
-                except OSError:
-                    assert proc.poll() is None, "moto server did not start"
-                    time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    use_test_aws_credentials(monkeypatch)
 
 
 def make_catalog(root):
