@@ -70,7 +70,7 @@ _EVERY_FORMAT = {"formats": ["Png", "Gif", "Bmp", "Avif"], "sizes": [{"maxWidth"
 #: asks ``?quality=90&format=Webp``; Kodi, Findroid and Swiftfin's logos no size at all).
 FULL_SIZE = {"maxWidth": 100_000}
 
-#: The client-driven ladder (issue 9): widths 80 px to 3680 px, each 1.2× the one before, so
+#: The client-driven ladder (issue 9): widths 80 px to 3067 px (80 × 1.2^20), each 1.2× the one before, so
 #: every size the nine clients of tests/clients.py ask at their defaults (desktop 1920×1080 at
 #: DPR 1 and 2, phone at density 3, 1080p TV) is answered by a file at most 1.2× (plus a pixel
 #: of rounding) as wide and high as Jellyfin's answer and never smaller (bench/clients.py).
