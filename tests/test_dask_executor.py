@@ -239,9 +239,9 @@ def test_cluster_build_straight_into_s3_matches_local_build(tmp_path, monkeypatc
     """Workers write the renders into a moto S3 server themselves; the driver adds the JSON
     objects and the manifest; the bucket holds byte for byte the local build's files."""
     boto3 = pytest.importorskip("boto3")
-    from test_s3_store import CREDENTIALS, bucket_tree, local_tree, moto_server
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
+    from conftest import moto_server, use_test_aws_credentials
+    from test_s3_store import bucket_tree, local_tree
+    use_test_aws_credentials(monkeypatch)
     catalog = make_catalog(tmp_path)
     run_doit(catalog, tmp_path / "local", check=True)
     with moto_server() as endpoint, cluster(tmp_path / "logs", 2) as (address, _procs):
