@@ -32,42 +32,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import free_port, running_process  # noqa: E402  (the tests' server runner)
+
 HOST = "127.0.0.1"
 KINDS = ("idle", "partial", "noread")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
 def serve(output: Path, *extra: str):
     """Run ``serve.py`` over ``output`` on a free loopback port; yield its port; stop it."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--output", str(output),
-                             "--host", HOST, "--port", str(port), *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(400):                        # at most ~20 s
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve.py exited with {proc.returncode}")
-            try:
-                with socket.create_connection((HOST, port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("serve.py did not open its port")
+    with running_process([sys.executable, str(ROOT / "serve.py"), "--output", str(output),
+                          "--host", HOST, "--port", str(port), *extra], port, "serve.py"):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def open_slow(port: int, kind: str, count: int, path: str) -> list[socket.socket]:

@@ -33,13 +33,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_process(cmd: list[str], port: int, what: str, env: dict | None = None, log=lambda: ""):
+def running_process(cmd: list[str], port: int, what: str, env: dict | None = None, log=lambda: "",
+                    cwd: Path | None = None):
     """Start ``cmd`` (a server that listens on 127.0.0.1:``port``), wait at most ~30 s for the
     port, yield the process, and stop it afterwards. Its output goes to a temporary file, not a
     pipe: a chatty server (moto logs every request) would block once a pipe nobody reads is
     full. That output, and ``log()``, are added to the failure message."""
     with tempfile.TemporaryFile(mode="w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
 
         def output() -> str:
             out.seek(0)

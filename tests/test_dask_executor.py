@@ -5,7 +5,6 @@ executor's bounded submission window (unit level)."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, copy_media, free_port, run_doit
+from conftest import ROOT, copy_media, free_port, run_doit, running_process
 
 pytest.importorskip("distributed")
 
@@ -61,53 +60,25 @@ def worker_env() -> dict:
 
 
 @contextmanager
-def process(cmd: list[str], port: int, log: Path):
-    """``cmd`` with its output in ``log`` (Dask logs a lot: no pipe to fill); waits at most
-    ~30 s for ``port``; terminated (then killed) afterwards."""
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=worker_env(), cwd=ROOT)
-    try:
-        for _ in range(600):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise AssertionError(f"{cmd[1]} did not start: {log.read_text()}")
-                time.sleep(0.05)
-        else:
-            raise AssertionError(f"{cmd[1]} did not open its port: {log.read_text()}")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-@contextmanager
-def cluster(logs: Path, workers: int = 2):
-    """A scheduler and ``workers`` single-threaded, nanny-less workers on 127.0.0.1; yields
+def cluster(workers: int = 2):
+    """A scheduler and ``workers`` single-threaded, nanny-less workers on 127.0.0.1 (their
+    output, shown when one fails to start, goes to files: Dask logs a lot); yields
     (address, [worker processes])."""
     bindir = Path(sys.executable).parent
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    logs.mkdir(exist_ok=True)
     with ExitStack() as stack:
-        stack.enter_context(process(
+        stack.enter_context(running_process(
             [str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-             "--no-dashboard", "--no-show"], port, logs / "scheduler.log"))
+             "--no-dashboard", "--no-show"], port, "dask scheduler", env=worker_env(), cwd=ROOT))
         procs = []
         for i in range(workers):
             wport = free_port()
-            procs.append(stack.enter_context(process(
+            procs.append(stack.enter_context(running_process(
                 [str(bindir / "dask"), "worker", address, "--host", "127.0.0.1", "--worker-port",
                  str(wport), "--no-nanny", "--nthreads", "1", "--memory-limit", "1GB",
                  "--no-dashboard", "--death-timeout", "60"],
-                wport, logs / f"worker{i}.log")))
+                wport, f"dask worker {i}", env=worker_env(), cwd=ROOT)))
         wait_for_workers(address, workers)
         yield address, procs
 
@@ -136,7 +107,7 @@ def test_cluster_build_matches_local_build_and_noop_submits_nothing(tmp_path):
     catalog = make_catalog(tmp_path)
     local = tmp_path / "local"
     run_doit(catalog, local, check=True)
-    with cluster(tmp_path / "logs", 2) as (address, _procs):
+    with cluster(2) as (address, _procs):
         out = tmp_path / "dask"
         first = run_doit(catalog, out, "executor=dask", f"scheduler={address}", check=True)
         assert f"{N} rendered" in first.stdout, first.stdout
@@ -152,7 +123,7 @@ def test_sigkill_of_a_worker_mid_build_still_completes_identically(tmp_path):
     catalog = make_catalog(tmp_path)
     local = tmp_path / "local"
     run_doit(catalog, local, check=True)
-    with cluster(tmp_path / "logs", 2) as (address, procs):
+    with cluster(2) as (address, procs):
         out = tmp_path / "dask"
         cmd = [sys.executable, "-m", "doit", "-f", str(ROOT / "dodo.py"), "-d", str(ROOT),
                "executor=dask", f"scheduler={address}", "window=4",
@@ -244,7 +215,7 @@ def test_cluster_build_straight_into_s3_matches_local_build(tmp_path, monkeypatc
     use_test_aws_credentials(monkeypatch)
     catalog = make_catalog(tmp_path)
     run_doit(catalog, tmp_path / "local", check=True)
-    with moto_server() as endpoint, cluster(tmp_path / "logs", 2) as (address, _procs):
+    with moto_server() as endpoint, cluster(2) as (address, _procs):
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="media")
         args = ("executor=dask", f"scheduler={address}", f"endpoint={endpoint}", f"work={tmp_path / 'work'}")
         first = run_doit(catalog, "s3://media/lib", *args, check=True)
