@@ -383,6 +383,14 @@ class _Checker:
     def fail(self, path: tuple, message: str):
         self.errors.append(CatalogError(self.file, self.located.line(path), field_name(path), message))
 
+    def unknown_keys(self, path: tuple, mapping: dict, known) -> list:
+        """Report every key of ``mapping`` (found at ``path``) that is not in ``known``, naming
+        the known ones and the likeliest misspelling; return those keys."""
+        unknown = [key for key in mapping if key not in known]
+        for key in unknown:
+            self.fail(path + (key,), f"unknown key (known: {', '.join(known)})" + did_you_mean(key, known))
+        return unknown
+
 
 class _Included(_Checker):
     """A checker over the main catalog and its ``include:``d files, whose list sections were
@@ -469,7 +477,8 @@ def load_catalog(catalog_path: str | Path) -> Library:
     Returns a ``Library``. Raises ``CatalogErrors`` listing every problem (file:line: field:
     message): YAML syntax, unknown keys, bad ids, unknown ImageType, a list for a single-image
     type, duplicate ids, a missing parent or a parent cycle, a missing source file, a path that
-    leaves the catalog's folder, bad settings. Does not open any image.
+    leaves the catalog's folder, bad settings. Decodes no pixels; the only image it opens is the
+    header of a podcast source with a ``crop``.
     """
     catalog_path = Path(catalog_path).resolve()
     node, data = _parse(catalog_path)
@@ -482,9 +491,7 @@ def load_catalog(catalog_path: str | Path) -> Library:
     if not isinstance(data, dict):
         check.fail((), "the catalog must be a mapping with items, users and settings")
         raise CatalogErrors(check.errors)
-    for key in data:
-        if key not in _TOP_KEYS:
-            check.fail((key,), f"unknown key (known: {', '.join(_TOP_KEYS)})" + did_you_mean(key, _TOP_KEYS))
+    check.unknown_keys((), data, _TOP_KEYS)
 
     data, check, included = _include(check, data, catalog_path)
     settings = None
@@ -518,9 +525,7 @@ def _podcast_images(check: _Checker, entries: Any, root: Path, items: dict, user
         if not isinstance(entry, dict):
             check.fail(where, "must be a mapping with id, bucket and source")
             continue
-        for key in entry:
-            if key not in _PODCAST_KEYS:
-                check.fail(where + (key,), f"unknown key (known: {', '.join(_PODCAST_KEYS)})" + did_you_mean(key, _PODCAST_KEYS))
+        check.unknown_keys(where, entry, _PODCAST_KEYS)
         image_id = canonical_uuid(str(entry.get("id", "")))
         if image_id is None:
             check.fail(where + ("id",), f"id must be a UUID such as 0b7a7d2c-1c1e-4c1e-9a4e-2f1d6c5b4a39, "
@@ -581,9 +586,7 @@ def _user_data(check: _Checker, entries: Any, items: dict, users: dict) -> dict:
         if not isinstance(entry, dict):
             check.fail(where, "must be a mapping with user, item and played/playedPercentage/unplayedItemCount")
             continue
-        for key in entry:
-            if key not in _USER_DATA_KEYS:
-                check.fail(where + (key,), f"unknown key (known: {', '.join(_USER_DATA_KEYS)})" + did_you_mean(key, _USER_DATA_KEYS))
+        check.unknown_keys(where, entry, _USER_DATA_KEYS)
         user = str(check.raw(where + ("user",), entry.get("user")))
         item = str(check.raw(where + ("item",), entry.get("item")))
         if user not in users:
@@ -629,9 +632,7 @@ def _owners(check: _Checker, data: dict, section: str, root: Path) -> dict[str, 
         if not isinstance(entry, dict):
             check.fail(where, "must be a mapping with id, name and images")
             continue
-        for key in entry:
-            if key not in allowed:
-                check.fail(where + (key,), f"unknown key (known: {', '.join(allowed)})" + did_you_mean(key, allowed))
+        check.unknown_keys(where, entry, allowed)
         owner_id = check.raw(where + ("id",), entry.get("id"))
         if not isinstance(owner_id, (str, int)) or isinstance(owner_id, bool) \
                 or not ID_PATTERN.match(str(owner_id)):
@@ -705,9 +706,7 @@ def _remote_images(check: _Checker, entries: Any, where: tuple) -> list[RemoteIm
         if not isinstance(entry, dict):
             check.fail(path, "must be a mapping with provider, url and type")
             continue
-        bad = [key for key in entry if key not in _REMOTE_KEYS]
-        for key in bad:
-            check.fail(path + (key,), f"unknown key (known: {', '.join(_REMOTE_KEYS)})")
+        bad = check.unknown_keys(path, entry, _REMOTE_KEYS)
         provider, url, image_type = entry.get("provider"), entry.get("url"), entry.get("type")
         if not isinstance(provider, str) or not provider.strip():
             check.fail(path + ("provider",), f"must be a provider name, got {provider!r}")
