@@ -27,6 +27,7 @@ from granian import Granian
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 
+from pipeline.model import layout
 from pipeline.serve.app import App, load_credentials
 from pipeline.serve.ops import AccessLog
 
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
                         help="append the access log to FILE (default: standard output)")
     parser.add_argument("--wait-for-build", action="store_true",
                         help="start before the first build: /health answers 503 (and other routes 503) "
-                             "until manifest.json exists")
+                             "until index.sqlite exists")
     parser.add_argument("--catalog", metavar="FILE",
                         help="enable the write routes (upload, delete, reorder, remote images): each "
                              "write edits this catalog and rebuilds it into --output (needs --auth)")
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
                 raise ValueError(f"catalog has errors:\n{exc}") from None
             except BuildFailed as exc:
                 print(f"serve.py: warning: {exc}", file=sys.stderr)
-        if not (args.wait_for_build and not (Path(args.output) / "manifest.json").is_file()):
+        if not (args.wait_for_build and not (Path(args.output) / layout.INDEX).is_file()):
             App(args.output)
         if args.access_log_file:
             open(args.access_log_file, "a").close()

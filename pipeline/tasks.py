@@ -360,7 +360,7 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
         raise SystemExit(f"prune: no {layout.MANIFEST} in {output}; build first") from None
     except manifest_file.ManifestError as exc:
         raise SystemExit(f"prune: {exc}") from None
-    keep = {layout.MANIFEST, layout.REPORT} | data.published_files()
+    keep = {layout.MANIFEST, layout.INDEX, layout.REPORT} | data.published_files()
     items = data.owners["Items"]
     live_tags = set(data.images)
     for rel in list(keep):   # a current tag's render record is what makes it up to date

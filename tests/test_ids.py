@@ -12,7 +12,7 @@ from pipeline.errors import CatalogErrors
 from pipeline.model.ids import NAMESPACE, SERVER_ID, canonical_guid, dashed, derived_guid, name_key, safe_name
 from pipeline.outputs.fields import FOLDER_TYPES, item_fields
 from pipeline.outputs.objects import item_dto, user_item_dto
-from pipeline.serve.app import Index
+from pipeline.serve.index import Index
 from pipeline.serve.request import NotFound
 
 GUID = "6f9619ff8b86d011b42d00c04fc964ff"

@@ -93,8 +93,8 @@ def test_health_and_metrics_in_the_app(built):
     assert delta("pipeline_decorations_not_applied_total", parameter="blur") == 1
     assert value(after, "pipeline_index_images") == 2
 
-    # a rebuild (a new manifest) is one reload
-    manifest_path = built / "manifest.json"
+    # a rebuild (a new index file) is one reload
+    manifest_path = built / "index.sqlite"
     os.utime(manifest_path, ns=(time.time_ns(), time.time_ns() + 10**9))
     get(client, "/Items/movie")
     after_reload = samples(get(client, "/metrics")[2].decode())
@@ -106,7 +106,7 @@ def test_health_is_503_without_an_index(built, tmp_path):
     from pipeline.serve.ops import WaitingApp
     output = tmp_path / "output"
     output.mkdir()
-    waiting = WaitingApp(output / "manifest.json", lambda: App(output), interval=0)
+    waiting = WaitingApp(output / "index.sqlite", lambda: App(output), interval=0)
     client = Client(waiting)
     status, _, body = get(client, "/health")
     assert status == 503 and json.loads(body)["status"] == "no index"
@@ -116,9 +116,9 @@ def test_health_is_503_without_an_index(built, tmp_path):
     status, _, body = get(client, "/health")
     assert status == 200 and json.loads(body)["images"] == 2
     assert get(client, "/Items/movie/Images/Primary")[0] == 200
-    # the manifest removed after the start: 503 until a build writes it again
+    # the index removed after the start: 503 until a build writes it again
     app = App(output, reload_interval=0)
-    (output / "manifest.json").unlink()
+    (output / "index.sqlite").unlink()
     assert Client(app).get("/health").status_code == 503
 
 

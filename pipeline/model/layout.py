@@ -5,7 +5,8 @@ asks this module for paths; nothing else invents one. All paths are POSIX, relat
 output folder.
 
 ```
-manifest.json                                  index of every image and derivative (serve.py)
+manifest.json                                  index of every image and derivative (the build's record)
+index.sqlite                                   the same facts keyed for serve.py's look-ups (outputs.sqlindex)
 index.html                                     the build report (doit report)
 images/{tag}/original.{ext}                    the source file, byte for byte
 images/{tag}/render.json                       the render task's record: BlurHash or error
@@ -34,6 +35,7 @@ from pipeline.model.formats import FORMATS
 from pipeline.model.ids import safe_name
 
 MANIFEST = "manifest.json"
+INDEX = "index.sqlite"     # serve.py's read model (pipeline.outputs.sqlindex), written before the manifest
 REPORT = "index.html"      # the build report (pipeline.outputs.report)
 IMAGES_DIR = "images"
 CACHE_DIR = ".cache"

@@ -229,6 +229,15 @@ def parse(value, name: str = layout.MANIFEST) -> Manifest:
         raise ManifestError(f"{name}{where}: {exc.message}") from None
 
 
+def parse_image(tag: str, value, name: str) -> ImageEntry:
+    """Check one ``images.<tag>`` record (as ``outputs.sqlindex`` stores it, decoded) and return
+    it typed. ``name`` is the file named in errors. Raises ``ManifestError``."""
+    try:
+        return _image(tag, value, f"images.{tag}", {})
+    except _Bad as exc:
+        raise ManifestError(f"{name} at {exc.where}: {exc.message}") from None
+
+
 # ---------------------------------------------------------------------------------------------
 # checking
 

@@ -2,11 +2,14 @@
 
 In order, each file atomically and only when its bytes change: the item, image-info and user
 objects (``dto``), the legacy path links (``links``), the ART19 documents
-(``art19.documents``), then ``manifest.json`` last (``manifest``). The plan is first
+(``art19.documents``), then serve.py's ``index.sqlite`` (``sqlindex``, renamed into place) and
+``manifest.json`` last (``manifest``): a reader of either never finds a file they name missing.
+The plan is first
 re-assembled with the render results (``plan.assemble.apply_render_results``), with the facts of
 the current renders from ``renders.TagFacts``.
 """
 
+import hashlib
 from pathlib import Path
 
 from pipeline.art19.documents import document_files, podcast_documents
@@ -14,7 +17,7 @@ from pipeline.art19.jsonapi import single_document
 from pipeline.model import layout
 from pipeline.model.ids import NAMED_COLLECTIONS, name_key
 from pipeline.model.imagetypes import IMAGE_TYPES
-from pipeline.outputs import manifest as manifest_file
+from pipeline.outputs import sqlindex
 from pipeline.outputs.dto import image_infos, item_dto, user_dto, user_item_dto
 from pipeline.outputs.links import legacy_links, legacy_paths
 from pipeline.outputs.manifest import (FailedSource, FileEntry, ImageEntry, Manifest, MediaAsset, Podcast,
@@ -26,7 +29,7 @@ from pipeline.store.atomic import atomic_link, write_if_changed
 
 
 def object_files(plan: BuildPlan) -> list[str]:
-    """Every file the objects step writes (doit targets), manifest last."""
+    """Every file the objects step writes (doit targets), the index then the manifest last."""
     lib = plan.library
     files = [layout.object_file("Items", i) for i in lib.items]
     files += [layout.image_infos_file(i) for i in lib.items]
@@ -35,7 +38,7 @@ def object_files(plan: BuildPlan) -> list[str]:
     files += [layout.named_object_file(c, k) for c, names in named_items(plan).items() for k in names]
     files += legacy_paths(plan)
     files += document_files(plan)
-    return list(dict.fromkeys(files)) + [layout.MANIFEST]
+    return list(dict.fromkeys(files)) + [layout.INDEX, layout.MANIFEST]
 
 
 def manifest(plan: BuildPlan, podcast: dict, facts: TagFacts) -> Manifest:
@@ -76,11 +79,12 @@ def named_items(plan: BuildPlan) -> dict[str, dict[str, str]]:
 
 def write_objects(plan: BuildPlan, output: str | Path, store=None) -> dict:
     """Write the item, image-info and user objects, the legacy links, the ART19 documents, then
-    the manifest (module doc).
+    the index and the manifest (module doc).
 
     ``store``: a remote store (``store.s3.S3Store``) the renders went to. The objects are then
     staged under ``output`` as usual and uploaded after the legacy links (server-side copies),
-    those whose bytes differ from the last upload (``.cache/uploaded.json``), the manifest last.
+    those whose bytes differ from the last upload (``.cache/uploaded.json``), the index and
+    the manifest last.
 
     Returns doit values ``{"files": n, "failed": {source path: reason}}``: files written or
     linked, and the sources that failed while rendering (the caller fails the run for them).
@@ -120,18 +124,21 @@ def write_objects(plan: BuildPlan, output: str | Path, store=None) -> dict:
         put(path, text.encode())
     built = manifest(plan, podcast, facts)
     facts.save(plan.sources)
-    count += manifest_file.write(output, built)
+    value = built.to_json()
+    data = dumps(value)
+    count += sqlindex.write(output, value, hashlib.sha256(data).hexdigest())   # before the manifest
+    count += write_if_changed(output / layout.MANIFEST, data)
     if store is not None:
         upload_objects(output, store, [f for f in object_files(plan) if (output / f).is_file()])
     return {"files": count, "failed": render_failed}
 
 
 def upload_objects(output: Path, store, files: list[str]) -> int:
-    """Put the staged ``files`` (relpaths under ``output``, ``manifest.json`` last) into
+    """Put the staged ``files`` (relpaths under ``output``; ``index.sqlite`` then
+    ``manifest.json`` last) into
     ``store`` when their bytes differ from the last upload recorded in
     ``.cache/uploaded.json`` (SHA-256 per relpath; written after the manifest, so an interrupted
     upload is redone). Returns the count uploaded."""
-    import hashlib
     import json
     from pipeline.store.atomic import atomic_write_bytes
     record_path = output / layout.CACHE_DIR / "uploaded.json"
@@ -143,7 +150,8 @@ def upload_objects(output: Path, store, files: list[str]) -> int:
         uploaded = {}
     done = dict(uploaded.get("files", {}))
     count = 0
-    for rel in sorted(files, key=lambda f: f == layout.MANIFEST):
+    last = (layout.INDEX, layout.MANIFEST)
+    for rel in sorted(files, key=lambda f: last.index(f) + 1 if f in last else 0):
         data = (output / rel).read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if done.get(rel) == digest and store.exists(rel):

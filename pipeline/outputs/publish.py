@@ -47,6 +47,7 @@ from pipeline.model.http import IMMUTABLE, JSON_TYPE
 #: Files larger than this are uploaded in parts (their ETag is then not an MD5).
 MULTIPART_THRESHOLD = 256 * 1024 * 1024
 _BY_EXTENSION = {f.extension: f.mime for f in FORMATS.values()}
+SQLITE_TYPE = "application/vnd.sqlite3"   # IANA-registered type of an SQLite database file
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ def local_files(output: str | Path, short_max_age: int = 60) -> list[LocalFile]:
         st = path.stat()
         if rel == layout.MANIFEST:
             ctype, cache, phase = JSON_TYPE, short, 3
+        elif rel == layout.INDEX:      # serve.py's index: before the manifest (same phase, sorted first)
+            ctype, cache, phase = SQLITE_TYPE, short, 3
         elif rel.startswith(layout.IMAGES_DIR + "/"):
             ctype, cache, phase = _content_type(path, rel), IMMUTABLE, 0
         elif layout.legacy_owner_and_tag(rel):

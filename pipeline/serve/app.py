@@ -1,8 +1,9 @@
 """The WSGI application behind serve.py: API URLs → precomputed files under ``output/``.
 
-Answers from an index of ``manifest.json`` loaded at start (no directory scan per request) and
-reloaded when the manifest changes, so a rebuild is picked up without a restart; the build
-writes the manifest last and atomically, so every file it names already exists.
+Answers from ``output/index.sqlite`` (``serve.index.ServeIndex``: a few indexed queries per
+request, nothing loaded at start; no directory scan per request), reopened when the build renames
+a new index over it, so a rebuild is picked up without a restart and at the cost of one open;
+the build writes the index after every file it names, so every file it names already exists.
 
 Decorations (``percentPlayed`` …) are served only when precomputed (``selection``); formats are
 negotiated from ``Accept`` (AVIF, WebP, original) when the build turned ``negotiate_format``
@@ -36,8 +37,9 @@ from pipeline.art19.jsonapi import CONTENT_TYPE as JSONAPI_TYPE, JsonApiError, a
 from pipeline.serve.request import Art19Request, BadRequest, ImageRequest, NotFound, ObjectRequest, StoreRequest, \
     WriteRequest
 from pipeline.serve.routes import METHODS, MethodNotAllowed as RouteMethodNotAllowed, match
-from pipeline.outputs.manifest import ImageEntry
-from pipeline.serve.index import Index
+from pipeline.outputs.manifest import ImageEntry, ManifestError
+from pipeline.outputs.sqlindex import IndexFileError
+from pipeline.serve.index import ServeIndex
 from pipeline.serve.selection import FormatNotAvailable, select
 from pipeline.serve.writes import Writes, writes_from_environment
 
@@ -50,27 +52,41 @@ WHOLE_BODY_LIMIT = 64 * 1024 * 1024
 
 
 class IndexHolder:
-    """Holds the current ``Index`` and swaps in a new one when ``manifest.json`` changes
-    (checked at most every ``interval`` seconds)."""
+    """Holds the current ``ServeIndex`` and opens the new one when the build renames a new
+    ``index.sqlite`` over it (``ServeIndex.changed``, one ``stat``, at most every ``interval``
+    seconds). A missing or broken new file keeps the previous index serving (``/health`` says
+    503 when the file is gone); ``error`` holds why the last reopen failed (None: it did not)."""
 
     def __init__(self, output: Path, interval: float = 0.5):
         self.output, self.interval = output, interval
         self.lock = threading.Lock()
-        self.index = Index(output)
+        self.index = ServeIndex(output)
         self.checked = time.monotonic()
+        self.error: str | None = None
+        self._failed = None      # the stamp of a file that failed to open: not tried again
 
-    def current(self) -> Index:
+    def current(self) -> ServeIndex:
         now = time.monotonic()
         if now - self.checked >= self.interval:
             with self.lock:
                 if now - self.checked >= self.interval:
                     self.checked = now
-                    try:
-                        if self.index.manifest.stat().st_mtime_ns != self.index.mtime_ns:
-                            self.index = Index(self.output)
-                    except (OSError, ValueError):   # ManifestError is a ValueError
-                        pass  # a manifest being replaced or broken: keep serving the previous index
+                    if self.index.changed():
+                        self._reopen()
         return self.index
+
+    def _reopen(self) -> None:
+        try:
+            st = os.stat(self.index.path)
+        except OSError:
+            return                        # gone: keep answering from the open file
+        if (st.st_ino, st.st_mtime_ns) == self._failed:
+            return
+        try:
+            self.index = ServeIndex(self.output)
+            self.error = self._failed = None
+        except (OSError, ValueError) as exc:   # IndexFileError is a ValueError
+            self.error, self._failed = str(exc), (st.st_ino, st.st_mtime_ns)
 
 
 def route_handler(method):
@@ -103,8 +119,6 @@ class App:
         self.writes = writes    # the write routes (pipeline.serve.writes), or None: read-only
         self.credentials = art19_credentials
         self.output = Path(output).resolve()
-        if not (self.output / layout.MANIFEST).is_file():
-            raise FileNotFoundError(f"{self.output / layout.MANIFEST} not found: build first (doit)")
         self.indexes = IndexHolder(self.output, reload_interval)
         self.ops = Operations(access_log)     # metrics, access log (pipeline.serve.ops)
         self._cache: dict = {}
@@ -140,7 +154,7 @@ class App:
             return None
         return environ.get("PATH_INFO"), environ.get("QUERY_STRING"), environ.get("HTTP_ACCEPT")
 
-    def _keep_answer(self, request: Request, resolved: "Resolved", index: "Index") -> Response | None:
+    def _keep_answer(self, request: Request, resolved: "Resolved", index: "ServeIndex") -> Response | None:
         """Keep the whole 200 answer (headers and bytes) of a plain GET for a content-named file
         (an image or store file: its ETag comes from the tag, so its bytes never change while
         this index is current), so that the next identical request is one dict lookup.
@@ -195,7 +209,7 @@ class App:
         kept = self._keep_answer(request, resolved, index)
         return kept if kept is not None else self.file_response(request, resolved)
 
-    def resolve(self, request: Request, index: Index) -> "Resolved | Failure | Response":
+    def resolve(self, request: Request, index: ServeIndex) -> "Resolved | Failure | Response":
         """Parse a request by the route table (``routes.match``) and answer it with the route's
         handler, without touching the file's bytes."""
         try:
@@ -214,9 +228,11 @@ class App:
             return Failure(400, str(exc))
         except (NotFound, FormatNotAvailable) as exc:
             return Failure(404, str(exc))
+        except (IndexFileError, ManifestError) as exc:   # the index file is damaged: not cached
+            return _text(503, str(exc))
 
     @route_handler
-    def write_answer(self, request: Request, index: Index, route: WriteRequest) -> Response:
+    def write_answer(self, request: Request, index: ServeIndex, route: WriteRequest) -> Response:
         """The write routes and remote images (``pipeline.serve.writes``); never cached. Without
         ``--catalog``/``--auth``: 405 for a write, as static hosting answers, and 404 for the
         remote-image lists (there is no catalog to read them from)."""
@@ -227,7 +243,7 @@ class App:
         return MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_response(request.environ)
 
     @route_handler
-    def object_answer(self, request: Request, index: Index, route: ObjectRequest) -> "Resolved":
+    def object_answer(self, request: Request, index: ServeIndex, route: ObjectRequest) -> "Resolved":
         owner_id, _ = index.owner(route.kind, route.owner_id)
         if route.item_id is not None:
             item_id, _ = index.owner("Items", route.item_id)
@@ -239,12 +255,12 @@ class App:
         return self._resolved(rel, JSON_TYPE, None, REVALIDATE, {})
 
     @route_handler
-    def image_answer(self, request: Request, index: Index, route: ImageRequest) -> "Resolved":
+    def image_answer(self, request: Request, index: ServeIndex, route: ImageRequest) -> "Resolved":
         owner_id, slots = index.owner(route.kind, route.owner_id)
         tags = slots.get(route.image_type, [])
         if route.index >= len(tags):
             raise NotFound(f"{owner_id} has no {route.image_type} image at index {route.index}")
-        image = index.images[tags[route.index]]
+        image = index.image(tags[route.index])
         negotiated = route.format is None and index.negotiate_format
         fmt = self.negotiate(request, image) if negotiated else route.format
         choice = select(image.derivatives, image.width, image.height, image.format, route.size,
@@ -272,18 +288,17 @@ class App:
         return Resolved(str(path), mime, etag, cache_control, headers)
 
     @route_handler
-    def art19_response(self, request: Request, index: Index, route: Art19Request) -> Response:
+    def art19_response(self, request: Request, index: ServeIndex, route: Art19Request) -> Response:
         """JSON:API documents of ART19 images and media assets (api-reference §5)."""
-        resources = index.art19[route.collection]
         allowed = self._art19_access(request)
         if route.resource_id is not None:
-            resource = resources.get(route.resource_id)
+            resource = index.art19(route.collection, route.resource_id)
             if resource is None:
                 raise JsonApiError(404, "Not found", f"no {route.collection} with id {route.resource_id}")
             if not allowed(index, route.collection, resource):
                 raise auth_error("forbidden")
             return _jsonapi(200, single_document(resource, _self_link(request)))
-        found = [resources[i] for i in route.ids if i in resources]
+        found = [r for r in (index.art19(route.collection, i) for i in route.ids) if r is not None]
         return _jsonapi(200, collection_document([r for r in found if allowed(index, route.collection, r)],
                                                  _self_link(request)))
 
@@ -299,29 +314,29 @@ class App:
         credential = parse_authorization(header)[1]
         buckets = next(c.get("buckets") for c in self.credentials if c["credential"] == credential)
 
-        def allowed(index: Index, collection: str, resource: dict) -> bool:
+        def allowed(index: ServeIndex, collection: str, resource: dict) -> bool:
             if buckets is None:
                 return True
             image = resource if collection == "images" else \
-                index.art19["images"].get(resource["attributes"]["attachment_id"], {})
+                index.art19("images", resource["attributes"]["attachment_id"]) or {}
             attributes = image.get("attributes", {})
             return f"{attributes.get('bucket_type')}/{attributes.get('bucket_id')}" in buckets
         return allowed
 
     @route_handler
-    def health(self, request: Request, index: Index, route) -> Response:
+    def health(self, request: Request, index: ServeIndex, route) -> Response:
         """``GET /health``: 200 with the index's build time and image count (``ops``)."""
         return health_response(index)
 
     @route_handler
-    def metrics(self, request: Request, index: Index, route) -> Response:
+    def metrics(self, request: Request, index: ServeIndex, route) -> Response:
         """``GET /metrics``: Prometheus text format, summed over serve.py's workers (``ops``)."""
         return metrics_response()
 
     @route_handler
-    def store_answer(self, request: Request, index: Index, route: StoreRequest) -> "Resolved":
+    def store_answer(self, request: Request, index: ServeIndex, route: StoreRequest) -> "Resolved":
         """A content-named file: immutable, whatever the query."""
-        mime = index.store.get(route.file)
+        mime = index.store_mime(route.file)
         if mime is None:
             raise NotFound("no such file")
         return self._resolved(route.file, mime, route.file.split("/", 1)[1], IMMUTABLE, {})
@@ -483,7 +498,7 @@ def app_from_environment():
     ``PIPELINE_OUTPUT`` (folder), ``PIPELINE_STRICT_DECORATIONS`` ("1" or empty),
     ``PIPELINE_ART19_CREDENTIALS`` (credentials file or empty), ``PIPELINE_ACCESS_LOG``
     (``combined``/``json`` or empty) and ``PIPELINE_ACCESS_LOG_FILE``, ``PIPELINE_WAIT_FOR_BUILD``
-    ("1": start before the first build, answering 503 until ``manifest.json`` exists)."""
+    ("1": start before the first build, answering 503 until ``index.sqlite`` exists)."""
     credentials = os.environ.get("PIPELINE_ART19_CREDENTIALS")
     writes = writes_from_environment()
     output = Path(os.environ["PIPELINE_OUTPUT"])
@@ -493,6 +508,6 @@ def app_from_environment():
                    strict_decorations=os.environ.get("PIPELINE_STRICT_DECORATIONS") == "1",
                    art19_credentials=load_credentials(credentials) if credentials else None,
                    writes=writes, access_log=AccessLog.from_environment())
-    if os.environ.get("PIPELINE_WAIT_FOR_BUILD") == "1" and not (output / layout.MANIFEST).is_file():
-        return WaitingApp(output / layout.MANIFEST, make)
+    if os.environ.get("PIPELINE_WAIT_FOR_BUILD") == "1" and not (output / layout.INDEX).is_file():
+        return WaitingApp(output / layout.INDEX, make)
     return make()

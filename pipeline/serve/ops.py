@@ -1,10 +1,11 @@
 """serve.py operations: ``GET /health``, ``GET /metrics`` (Prometheus) and the access log.
 
 - ``/health``: 200 ``{"status": "ok", "build_time", "images", "items", "users", "reloads"}``
-  (``build_time``: the loaded ``manifest.json``'s modification time, ISO 8601 UTC, since the
+  (``build_time``: the loaded ``index.sqlite``'s modification time, ISO 8601 UTC, since the
   build itself writes no clock time so that its output stays byte-identical); 503
   ``{"status": "no index", "reason"}`` while no index is loaded (serve.py ``--wait-for-build``
-  before the first build, or after ``manifest.json`` was removed).
+  before the first build, or after ``index.sqlite`` was removed; the reason names the file and,
+  for a file that cannot be read, why).
 - ``/metrics``: prometheus-client's text format (``CONTENT_TYPE_LATEST``):
 
   - ``pipeline_http_requests_total{route, status}``: ``route`` is the route table's name
@@ -15,7 +16,7 @@
   - ``pipeline_image_answers_total{fit}``: images by ``X-Image-Fit`` (exact, larger, largest);
   - ``pipeline_decorations_not_applied_total{parameter}``: each parameter named in an
     ``X-Image-Not-Applied`` header (``blur``, ``percentPlayed``…);
-  - ``pipeline_index_reloads_total``: new manifests loaded after the first;
+  - ``pipeline_index_reloads_total``: new index files opened after the first;
   - ``pipeline_index_images`` (gauge): images in the index last loaded.
 
   serve.py runs several Granian worker processes. It sets ``PROMETHEUS_MULTIPROC_DIR`` (a fresh
@@ -68,7 +69,7 @@ class _Metrics:
         self.not_applied = Counter("pipeline_decorations_not_applied_total",
                                    "Requested decorations that were not precomputed (X-Image-Not-Applied)",
                                    ["parameter"], registry=r)
-        self.reloads = Counter("pipeline_index_reloads_total", "manifest.json reloads after the first",
+        self.reloads = Counter("pipeline_index_reloads_total", "index.sqlite reopens after the first",
                                registry=r)
         self.images = Gauge("pipeline_index_images", "Images in the loaded index", registry=r,
                             multiprocess_mode="mostrecent")
@@ -200,7 +201,7 @@ class Operations:
                 self.metrics.reloads.inc()
             self._index = index
             if index is not None:
-                self.metrics.images.set(len(index.images))
+                self.metrics.images.set(index.image_count)
 
     def observe(self, environ: dict, status: int, headers, length: int | None, started: float, index=None):
         """Count one answer: ``status``, its ``headers`` (a Werkzeug ``Headers`` or a WSGI list
@@ -226,23 +227,24 @@ class Operations:
             self.access_log.write(environ, status, headers, length, seconds, route)
 
 
-def health_document(index, reloads: float | None = None) -> tuple[int, dict]:
-    """(status, body) of ``/health`` for an ``Index`` (None: no index loaded → 503)."""
-    if index is None or not index.manifest.is_file():
-        reason = "no manifest.json loaded: build first (doit)" if index is None else \
-            f"{index.manifest} is gone: build again (doit)"
+def health_document(index, reason: str | None = None) -> tuple[int, dict]:
+    """(status, body) of ``/health`` for a ``ServeIndex`` (None: no index loaded → 503, with
+    ``reason`` when known, e.g. why the index file could not be opened)."""
+    if index is None or not index.path.is_file():
+        reason = (reason or "no index.sqlite loaded: build first (doit)") if index is None else \
+            f"{index.path} is gone: build again (doit)"
         return 503, {"status": "no index", "reason": reason}
     built = datetime.fromtimestamp(index.mtime_ns / 1e9, timezone.utc)
     body = {"status": "ok", "build_time": built.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "images": len(index.images), "items": len(index.owners.get("Items", {})),
-            "users": len(index.owners.get("Users", {}))}
+            "images": index.image_count, "items": index.owner_counts.get("Items", 0),
+            "users": index.owner_counts.get("Users", 0)}
     return 200, body
 
 
-def health_response(index):
+def health_response(index, reason: str | None = None):
     """The Werkzeug response of ``/health`` (never cached: ``Cache-Control: no-store``)."""
     from werkzeug.wrappers import Response
-    status, body = health_document(index)
+    status, body = health_document(index, reason)
     return Response(json.dumps(body) + "\n", status=status, mimetype="application/json",
                     headers={"Cache-Control": "no-store"})
 
@@ -257,11 +259,13 @@ def metrics_response():
 
 class WaitingApp:
     """serve.py ``--wait-for-build``: answers ``/health`` (503) and ``/metrics`` while no
-    ``manifest.json`` exists, everything else 503; then hands every request to the app that
-    ``make_app()`` builds once the manifest is there (checked at most every ``interval`` s)."""
+    usable ``index_file`` (``index.sqlite``) exists, everything else 503 (the reason, naming
+    the file, when it exists but cannot be opened); then hands every request to the app that
+    ``make_app()`` builds once the index is there (checked at most every ``interval`` s)."""
 
-    def __init__(self, manifest, make_app, interval: float = 0.5):
-        self.manifest, self.make_app, self.interval = manifest, make_app, interval
+    def __init__(self, index_file, make_app, interval: float = 0.5):
+        self.index_file, self.make_app, self.interval = index_file, make_app, interval
+        self.error: str | None = None
         self.app = None
         self.checked = 0.0
         self.lock = threading.Lock()
@@ -272,11 +276,12 @@ class WaitingApp:
             with self.lock:
                 if self.app is None:
                     self.checked = time.monotonic()
-                    if self.manifest.is_file():
+                    if self.index_file.is_file():
                         try:
                             self.app = self.make_app()
-                        except (OSError, ValueError, KeyError):
-                            self.app = None
+                            self.error = None
+                        except (OSError, ValueError, KeyError) as exc:
+                            self.app, self.error = None, str(exc)
         if self.app is not None:
             return self.app(environ, start_response)
         from werkzeug.wrappers import Response
@@ -285,9 +290,9 @@ class WaitingApp:
         if path == "/metrics":
             response = metrics_response()
         elif path == "/health":
-            response = health_response(None)
+            response = health_response(None, self.error)
         else:
-            response = Response("no index loaded yet: build first (doit)\n", status=503, mimetype="text/plain",
-                                headers={"Retry-After": "1"})
+            response = Response(f"{self.error or 'no index loaded yet: build first (doit)'}\n", status=503,
+                                mimetype="text/plain", headers={"Retry-After": "1"})
         self.ops.observe(environ, response.status_code, response.headers, response.content_length, started)
         return response(environ, start_response)
