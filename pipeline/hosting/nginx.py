@@ -46,14 +46,14 @@ import json
 import random
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.model import layout
 from pipeline.store.atomic import atomic_write_bytes
 from pipeline.templating import environment
 from pipeline.model.formats import FORMAT_NAMES, FORMATS, ORIGINAL
-from pipeline.model.ids import dashed
+from pipeline.model.ids import canonical_guid
 from pipeline.model.imagetypes import TYPE_NAMES
 from pipeline.model.decoration import DECORATION_PARAMETERS, DecorationParameter
 from pipeline.serve.request import ID_CHARS
@@ -333,13 +333,16 @@ def decoration_maps(parameters: tuple[DecorationParameter, ...] = DECORATION_PAR
 class ImageTable:
     """Everything nginx needs about one image (one tag).
 
-    ``key``: short name in the config (``i0``, ``i1`` …); ``formats``: requested format (None
+    ``shape``: the name of its answer tables in the config (``s0``, ``s1`` …), shared by every
+    image whose source size, format, quality and undecorated files (names within
+    ``images/{tag}/``, sizes, formats, qualities) are equal: ``select`` sees nothing else, so
+    they give the same answers; ``key``: the slot map's value, ``{tag}:{shape}``; ``formats``: requested format (None
     for none/Original, else an API name) → effective format, for the formats ``select``
     accepts; ``format_errors``: requested format → the 404 message; ``quality_classes``:
     effective format → [(token, low, high)] quality ranges (0–100, inclusive) plus ``"n"`` for
     no quality; ``ranges``: size parameter → [(low, high or None, rank)] for values ≥ 1;
     ``answers``: (effective format, quality token, rank or None for no size) →
-    (file, "WxH", fit); ``fill_exact``: the fill-pair check passed; ``upscale_rounding``:
+    (file name within ``images/{tag}/``, "WxH", fit); ``fill_exact``: the fill-pair check passed; ``upscale_rounding``:
     parameters whose values above the source side give answers that vary with rounding
     (served as the full-size answer; a documented exception); ``box_ranges``,
     ``box_answers``, ``box_exact_sizes``: the same for ``width`` and ``height`` together (see
@@ -350,6 +353,7 @@ class ImageTable:
     tag: str
     width: int
     height: int
+    shape: str = ""
     formats: dict = field(default_factory=dict)
     format_errors: dict = field(default_factory=dict)
     quality_classes: dict = field(default_factory=dict)
@@ -368,10 +372,9 @@ class HostingTables:
     """The whole precomputed answer set of one output folder (see ``build_tables``)."""
 
     output: Path
-    images: dict[str, ImageTable]                     # by tag
+    images: dict[str, ImageTable]                     # by tag (tables shared by shape)
     slots: dict[str, str]                             # "Items/{id}/{Type}/{index}" → image key
-    owners: dict[str, dict[str, str]]                 # kind → {lowercase id: canonical id}
-    objects: dict[str, str]                           # "Items/{id}" … → JSON file
+    owners: dict[str, dict[str, str]]                 # kind → {id key: catalog id} (owner_keys)
     store: dict[str, str]                             # images/{tag}/{name} → MIME type
     format_names: dict[str, str]                      # lowercase request value → API name
     type_names: dict[str, str]                        # lowercase request value → ImageType
@@ -406,15 +409,31 @@ class _Chooser:
         im = self.image
         c = select(im.derivatives, im.width, im.height, im.format, size, self.fmt, self.quality, im.quality)
         d = c.derivative
-        return d.file, f"{d.width}x{d.height}", c.fit
+        return d.file.rsplit("/", 1)[1], f"{d.width}x{d.height}", c.fit
 
 
 def _param_domain(image, param: str) -> int:
     return image.width if param in _WIDTH_PARAMS else image.height
 
 
-def _image_table(key: str, image, rng: random.Random) -> ImageTable:
-    table = ImageTable(key, image.tag, image.width, image.height)
+def _shape_of(image) -> tuple:
+    """What ``select`` sees of an image's undecorated files, with file names relative to
+    ``images/{tag}/`` (two images with equal shapes get equal answer tables). Raises
+    ValueError when a file is not directly under ``images/{tag}/`` (``layout``)."""
+    prefix = f"{layout.IMAGES_DIR}/{image.tag}/"
+    files = []
+    for d in image.derivatives:
+        if not d.decoration.is_empty():
+            continue
+        name = d.file[len(prefix):]
+        if not d.file.startswith(prefix) or "/" in name:
+            raise ValueError(f"hosting: {image.tag}: derivative {d.file} is not under {prefix} (layout)")
+        files.append((name, d.width, d.height, d.format, d.quality, d.original, d.keeps_aspect))
+    return image.width, image.height, image.format, image.quality, tuple(files)
+
+
+def _image_table(shape: str, image, rng: random.Random) -> ImageTable:
+    table = ImageTable(f"{image.tag}:{shape}", image.tag, image.width, image.height, shape)
     plain = [d for d in image.derivatives if d.decoration.is_empty()]
     image = _Undecorated(image, plain)
     for requested in [None, ORIGINAL, *FORMATS]:
@@ -579,6 +598,11 @@ def build_tables(output: str | Path, seed: int = 0) -> HostingTables:
     """Precompute every answer of the built folder ``output`` (manifest read by
     ``serve.index.Index``, the reader serve.py uses). ``seed`` drives the self-check sampling.
 
+    Answer tables are computed once per *shape* (``_shape_of``), so their cost grows with the
+    distinct source sizes, not with the images; per image slot the config holds one line, per
+    owner one line per spelling (``owner_keys``). JSON objects and content-named files are not
+    listed: their paths are computed in the config (``layout``) and a missing file is a 404.
+
     Raises FileNotFoundError without a manifest, ``ManifestError`` for a bad one, ValueError
     when the build negotiates formats by ``Accept`` (not expressible per URL), AssertionError
     if the tables disagree with ``selection.select`` on a sampled request.
@@ -590,35 +614,46 @@ def build_tables(output: str | Path, seed: int = 0) -> HostingTables:
                          "the nginx config answers by URL only (a CDN caches by URL) and does not support "
                          "it: build with negotiate_format: false")
     rng = random.Random(seed)
+    shapes: dict[tuple, ImageTable] = {}
     images: dict[str, ImageTable] = {}
-    for i, (tag, image) in enumerate(sorted(index.images.items())):
-        images[tag] = _image_table(f"i{i}", image, rng)
-    slots, owners, objects, collisions = {}, {}, {}, []
+    for tag, image in sorted(index.images.items()):
+        signature = _shape_of(image)
+        shape = shapes.get(signature)
+        if shape is None:
+            shape = shapes[signature] = _image_table(f"s{len(shapes)}", image, rng)
+        images[tag] = replace(shape, key=f"{tag}:{shape.shape}", tag=tag)
+    slots: dict[str, str] = {}
     for kind, by_id in index.owners.items():
-        lower: dict[str, str] = {}
         for owner_id, types in by_id.items():
-            if owner_id.lower() in lower:
-                collisions.append(f"{kind}/{owner_id}")
-            lower[owner_id.lower()] = index.lower_ids[kind][owner_id.lower()]
             for image_type, tags in types.items():
                 for n, tag in enumerate(tags):
                     slots[f"{kind}/{owner_id}/{image_type}/{n}"] = images[tag].key
-        for guid, owner_id in index.guids.get(kind, {}).items():   # GUID aliases, any case
-            lower[guid] = lower[dashed(guid)] = owner_id
-        owners[kind] = lower
-    for owner_id in index.owners.get("Items", {}):
-        objects[f"Items/{owner_id}"] = layout.object_file("Items", owner_id)
-        objects[f"Items/{owner_id}/Images"] = layout.image_infos_file(owner_id)
-    for owner_id in index.owners.get("Users", {}):
-        objects[f"Users/{owner_id}"] = layout.object_file("Users", owner_id)
-        for item_id in index.owners.get("Items", {}):
-            rel = layout.user_item_file(owner_id, item_id)
-            if (output / rel).is_file():
-                objects[f"Users/{owner_id}/Items/{item_id}"] = rel
-    objects = {k: v for k, v in objects.items() if (output / v).is_file()}
-    return HostingTables(output, images, slots, owners, objects, dict(index.store),
+    owners, collisions = owner_keys(index)
+    return HostingTables(output, images, slots, owners, dict(index.store),
                          dict(sorted(FORMAT_NAMES.items())), _type_names(), collisions,
                          _named_spellings(output, index))
+
+
+def owner_keys(index: Index) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """(kind → {key: catalog id}, case collisions ``["Items/Show", …]``): the keys nginx looks
+    an owner up by, as ``Index.owner`` resolves them: each published GUID (32 lowercase hex
+    digits; the config turns a dashed spelling into this form first) and each catalog id,
+    lower-cased (nginx's exact map keys are case-insensitive), or as 32 hex digits when the
+    id itself spells a GUID. A GUID wins over a catalog id of the same spelling, as in
+    ``Index.owner``; ids equal but for case keep the one ``Index.lower_ids`` keeps."""
+    owners: dict[str, dict[str, str]] = {}
+    collisions: list[str] = []
+    for kind, by_id in index.owners.items():
+        keys = dict(index.guids.get(kind, {}))
+        seen: set[str] = set()
+        for owner_id in by_id:
+            low = owner_id.lower()
+            if low in seen:
+                collisions.append(f"{kind}/{owner_id}")
+            seen.add(low)
+            keys.setdefault(canonical_guid(owner_id) or low, index.lower_ids[kind][low])
+        owners[kind] = keys
+    return owners, collisions
 
 
 def _named_spellings(output: Path, index: Index) -> dict[str, str]:
@@ -653,34 +688,37 @@ def _unary(rank: int) -> str:
     return "r" * (rank + 1)
 
 
+def _shapes(tables: HostingTables) -> list[ImageTable]:
+    """One table per shape, in shape order."""
+    first: dict[str, ImageTable] = {}
+    for t in tables.images.values():
+        first.setdefault(t.shape, t)
+    return sorted(first.values(), key=lambda t: int(t.shape[1:]))
+
+
 def _map_entries(tables: HostingTables) -> dict[str, list[tuple[str, str]]]:
-    """Generated entries of the data maps, by map name (see the template)."""
+    """Generated entries of the data maps, by map name (see the template). Per image slot one
+    ``slot`` line, per owner one ``owner`` line per key (``owner_keys``; users again in
+    ``user``), per named item its spellings; everything else is per shape."""
     m: dict[str, list[tuple[str, str]]] = {k: [] for k in (
-        "slot", "owner", "object", "eff", "fmt_err", "qclass", "answer", "tag", "store", "fmt_name",
-        "type_name", "bytes", "box_width", "box_height", "box_answer", "box_exact", "named",
+        "slot", "owner", "user", "eff", "fmt_err", "qclass", "answer", "fmt_name",
+        "type_name", "box_width", "box_height", "box_answer", "box_exact", "named",
         *(f"rank_{p.lower()}" for p in SIZE_PARAMETERS))}
     for key, image_key in sorted(tables.slots.items()):
         m["slot"].append((key, image_key))
     for kind, ids in sorted(tables.owners.items()):
         for low, canonical in sorted(ids.items()):
             m["owner"].append((f"{kind}/{low}", canonical))
+            if kind == "Users":
+                m["user"].append((f"{kind}/{low}", canonical))
     for spelling, item_id in sorted(tables.named.items()):
         m["named"].append((spelling, item_id))
-    for key, rel in sorted(tables.objects.items()):
-        m["object"].append((key, rel))
-    served = set(tables.objects.values()) | {a[0] for t in tables.images.values()
-                                             for a in [*t.answers.values(), *t.box_answers.values()]}
-    for rel in sorted(served):
-        m["bytes"].append((rel, str((tables.output / rel).stat().st_size)))
-    for rel, mime in sorted(tables.store.items()):
-        m["store"].append((rel, mime))
     for low, name in sorted(tables.format_names.items()):
         m["fmt_name"].append((low, name))
     for low, name in sorted(tables.type_names.items()):
         m["type_name"].append((low, name))
-    for tag, t in sorted(tables.images.items(), key=lambda kv: int(kv[1].key[1:])):
-        k = t.key
-        m["tag"].append((f"{k}:{tag}", "1"))
+    for t in _shapes(tables):
+        k = t.shape
         for requested, eff in t.formats.items():
             m["eff"].append((f"{k}:{requested or ''}", eff))
         for requested, message in t.format_errors.items():
@@ -712,6 +750,21 @@ def _map_entries(tables: HostingTables) -> dict[str, list[tuple[str, str]]]:
     return m
 
 
+def _shape_exceptions(tables: HostingTables, applies) -> list[str]:
+    """``{shape}({W}x{H}[:detail],{n} images)`` for each shape where ``applies(table)`` is true
+    (a string adds a detail); the images of a shape are the slot map values ending in it."""
+    count: dict[str, int] = {}
+    for t in tables.images.values():
+        count[t.shape] = count.get(t.shape, 0) + 1
+    out = []
+    for t in _shapes(tables):
+        found = applies(t)
+        if found:
+            detail = f":{found}" if isinstance(found, str) else ""
+            out.append(f"{t.shape}({t.width}x{t.height}{detail},{count[t.shape]} images)")
+    return out
+
+
 def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", server_name: str = "_") -> str:
     """The nginx configuration text (``map`` blocks and one ``server`` block) for ``tables``;
     to be included in nginx's ``http`` context. ``listen``: nginx ``listen`` value."""
@@ -724,13 +777,18 @@ def render_nginx_config(tables: HostingTables, listen: str = "127.0.0.1:8096", s
         immutable=IMMUTABLE, revalidate=REVALIDATE, size_params=[p.lower() for p in SIZE_PARAMETERS],
         size_names=list(SIZE_PARAMETERS), method_body=method_body, **decoration_maps(),
         range_body=range_body,
-        id_chars="".join(sorted(ID_CHARS)), images=len(tables.images),
-        types=sorted({(f.mime, f.extension) for f in FORMATS.values()}),
-        exceptions={"fill_inexact": sorted(t.tag for t in tables.images.values() if not t.fill_exact),
-                    "upscale_rounding": sorted(f"{t.tag}:{','.join(t.upscale_rounding)}"
-                                               for t in tables.images.values() if t.upscale_rounding),
+        id_chars="".join(sorted(ID_CHARS)), images=len(tables.images), shapes=len(_shapes(tables)),
+        types=sorted({(f.mime, f.extension) for f in FORMATS.values()}
+                     | {(mime, rel.rsplit(".", 1)[1]) for rel, mime in tables.store.items() if "." in rel}),
+        store_extensions="|".join(sorted({re.escape(rel.rsplit(".", 1)[1]) for rel in tables.store if "." in rel})),
+        paths={"object": layout.object_file("$h_kind", "$h_owner"),
+               "infos": layout.image_infos_file("$h_owner"),
+               "useritem": layout.user_item_file("$h_owner", "$h_useritem"),
+               "image": layout.store_file("$h_tag", "$h_fname")},
+        exceptions={"fill_inexact": _shape_exceptions(tables, lambda t: not t.fill_exact),
+                    "upscale_rounding": _shape_exceptions(tables, lambda t: ",".join(t.upscale_rounding)),
                     "case_collisions": tables.case_collisions,
-                    "box_inexact": sorted(t.tag for t in tables.images.values() if not t.box_exact)})
+                    "box_inexact": _shape_exceptions(tables, lambda t: not t.box_exact)})
 
 
 def _comment(names, title: str, per_line: int = 40) -> str:
