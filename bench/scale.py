@@ -1,7 +1,7 @@
 """Scale benchmark (issue 12): a generated catalog of N items over S distinct source files.
 
-    .venv/bin/python bench/scale.py --items 10000 --sources 2000 [--only build,noop,nginx,serve,dask]
-                                    [--work bench/.cache/scale] [--json FILE]
+    .venv/bin/python bench/scale.py --items 10000 --sources 2000 [--only build,noop,nginx,serve,publish,dask]
+                                    [--work bench/.cache/scale] [--output DIR] [--json FILE]
 
 Figures (each printed as one line, and as JSON with --json):
 
@@ -9,7 +9,13 @@ Figures (each printed as one line, and as JSON with --json):
 - ``noop``: a second ``doit`` with nothing to do: wall time and driver peak RSS.
 - ``objects_files``: files and folders under ``output/`` (legacy links included).
 - ``manifest``: size of ``manifest.json``.
-- ``nginx``: ``doit hosting`` config size and ``nginx -t`` time (needs nginx).
+- ``nginx``: the hosting action (``hosting.nginx.write_nginx_config``, what ``doit hosting``
+  runs once ``objects`` is up to date, in a child process: wall time and peak RSS), the config's
+  size, its bytes per map (the largest ones) and per item, and ``nginx -t`` time (needs nginx).
+- ``publish``: ``doit publish`` into a moto S3 server (started here, as tests/conftest.py
+  does): the first run (objects uploaded), then a second run with nothing to upload: its wall
+  time, the HTTP requests moto received during it (from moto's request log), and the objects
+  it listed.
 - ``serve``: serve.py (1 worker) RSS after start-up and after a bounded run of image requests
   (``--requests``, each a distinct item), and requests per second of that run.
 - ``dask``: render throughput (sources/s) of ``executor=dask`` with 1 and 2 local workers
@@ -81,6 +87,39 @@ def doit(catalog: Path, output: Path, *args: str) -> tuple[float, float, str]:
     return seconds, rss / 1024, result.stdout
 
 
+def timed_child(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd`` from the project root; (wall seconds, its peak RSS in MB). Raises on failure."""
+    wrapper = [PY, "-c", "import resource,subprocess,sys;r=subprocess.run(sys.argv[1:]);"
+               "print('RSS_KB',resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);sys.exit(r.returncode)", *cmd]
+    started = time.monotonic()
+    result = subprocess.run(wrapper, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{cmd[:3]} failed: {result.stderr[-2000:]}")
+    rss = next(int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("RSS_KB"))
+    return seconds, rss / 1024
+
+
+def map_sizes(conf: Path) -> list[tuple[str, int, int]]:
+    """[(nginx variable, lines, bytes)] of each multi-line ``map`` block of ``conf``, largest
+    first (where a generated config's bytes go)."""
+    sizes: dict[str, list[int]] = {}
+    current = None
+    with open(conf, encoding="utf-8") as f:
+        for line in f:
+            if current is None:
+                words = line.split()
+                if line.startswith("map ") and line.rstrip().endswith("{") and len(words) >= 4:
+                    current = words[-2]
+                    sizes.setdefault(current, [0, 0])[1] += len(line.encode())
+                continue
+            sizes[current][0] += 1
+            sizes[current][1] += len(line.encode())
+            if line.strip() == "}":
+                current = None
+    return sorted(((v, n, b) for v, (n, b) in sizes.items()), key=lambda t: -t[2])
+
+
 def count_tree(output: Path) -> int:
     return sum(len(dirs) + len(files) for _, dirs, files in os.walk(output))
 
@@ -146,21 +185,72 @@ def serve(output: Path, items: int, requests: int) -> dict:
         proc.wait(timeout=20)
 
 
+def publish(catalog: Path, output: Path, work: Path):
+    """Two ``doit publish`` runs into a fresh moto S3 server; yields (figure name, values)."""
+    import boto3
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_PREFIX"):
+        env.pop(name, None)
+    port = free_port()
+    log_path = work / "moto.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                              aws_secret_access_key="testing", region_name="us-east-1")
+        client.create_bucket(Bucket="scale")
+        old_env = dict(os.environ)
+        os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
+        try:
+            for run in ("publish_first", "publish_noop"):
+                before = log_path.read_text().count("\n")
+                seconds, rss, out = doit(catalog, output, "publish", "bucket=scale", f"endpoint={endpoint}", "jobs=16")
+                lines = log_path.read_text().splitlines()[before:]
+                requests = [line for line in lines if '" 200 ' in line or '" 204 ' in line or '" 404 ' in line]
+                listed = sum(page.get("KeyCount", 0) for page in
+                             client.get_paginator("list_objects_v2").paginate(Bucket="scale"))
+                yield run, {"seconds": round(seconds, 1), "driver_rss_mb": round(rss),
+                            "requests": len(requests),
+                            "puts": sum(1 for line in requests if '"PUT ' in line),
+                            "lists": sum(1 for line in requests if "list-type=2" in line),
+                            "objects_in_bucket": listed,
+                            "said": [line.strip() for line in out.splitlines() if line.startswith("publish")][-2:]}
+        finally:
+            os.environ.clear()
+            os.environ.update(old_env)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=10000)
     parser.add_argument("--sources", type=int, default=2000)
-    parser.add_argument("--only", default="build,noop,nginx,serve,dask")
+    parser.add_argument("--only", default="build,noop,nginx,serve,publish,dask")
     parser.add_argument("--work", default=str(ROOT / "bench" / ".cache" / "scale"))
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--dask-sources", type=int, default=200)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--output", default=None,
+                        help="the built output folder (default WORK/out-ITEMS); e.g. one built earlier, for --only nginx")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
+    if args.output and "build" in only:
+        parser.error("--output names a folder built earlier: the build figure would delete it")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     catalog = generate(work, args.items, args.sources)
-    output = work / f"out-{args.items}"
+    output = Path(args.output) if args.output else work / f"out-{args.items}"
     figures = {"items": args.items, "sources": args.sources, "cpus": os.cpu_count(),
                "loadavg": os.getloadavg()}
 
@@ -180,19 +270,26 @@ def main(argv=None):
                summary=[line for line in out.splitlines() if line.startswith("build:")])
     if "nginx" in only and shutil.which("nginx"):
         conf = work / f"nginx-{args.items}.conf"
-        t0 = time.monotonic()
-        doit(catalog, output, "hosting", f"nginx_conf={conf}", f"listen=127.0.0.1:{free_port()}")
-        generate_s = time.monotonic() - t0
+        code = ("import sys; from pipeline.hosting.nginx import write_nginx_config; "
+                "write_nginx_config(sys.argv[1], sys.argv[2], sys.argv[3])")
+        seconds, rss = timed_child([PY, "-c", code, str(output), str(conf), f"127.0.0.1:{free_port()}"])
         wrapper = work / f"nginx-{args.items}-test.conf"
         wrapper.write_text(f"pid {work}/nginx.pid; error_log stderr; events {{}}\n"
                            f"http {{ access_log off; include {conf}; }}\n")
         t0 = time.monotonic()
         check = subprocess.run(["nginx", "-t", "-c", str(wrapper), "-p", str(work)], capture_output=True, text=True)
-        report("nginx", config_mb=round(conf.stat().st_size / 1e6, 2) if conf.exists() else None,
-               generate_s=round(generate_s, 1), test_s=round(time.monotonic() - t0, 2),
+        test_s = time.monotonic() - t0
+        size = conf.stat().st_size if conf.exists() else 0
+        report("nginx", config_mb=round(size / 1e6, 2), bytes_per_item=round(size / args.items),
+               generate_s=round(seconds, 1), generate_rss_mb=round(rss), test_s=round(test_s, 2),
                test_ok=check.returncode == 0, message=check.stderr.strip().splitlines()[-1:] if check.stderr else [])
+        if conf.exists():
+            report("nginx_maps", **{var: f"{lines} lines {size / 1e6:.2f} MB" for var, lines, size in map_sizes(conf)[:8]})
     if "serve" in only:
         report("serve", **serve(output, args.items, args.requests))
+    if "publish" in only:
+        for name, values in publish(catalog, output, work):
+            report(name, **values)
     if "dask" in only:
         dcat = generate(work / "dask", args.dask_sources, args.dask_sources)
         for workers in (1, 2):
