@@ -13,7 +13,8 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``plan``: pure planning: ``probe`` (source facts, cached), ``planner`` (derivatives per source,
   tags, the ``BuildPlan``), ``inheritance`` (parent images), ``assemble`` (the one way a plan is
   put together, before rendering and again with the render records).
-- ``imaging``: pixels (Pillow): ``decode``, ``render``, ``overlays`` (drawing only), ``metadata``.
+- ``imaging``: pixels (Pillow; libvips for resizing): ``decode``, ``resize``, ``render``, ``overlays`` (drawing only),
+  ``metadata``.
 - ``art19``: ART19 podcast images: ``crop``, ``podcast`` (plan and render), ``jsonapi``, ``feeds``,
   ``documents`` (the published JSON:API resources and feed files).
 - ``outputs``: what the build publishes: ``manifest`` (typed schema; write, read, version check),
@@ -42,4 +43,4 @@ Packages by role (docs/design.md has the diagram and the import rules):
 #: Version of the renderer. Bump it whenever a change in ``render`` (or in the libraries'
 #: pinned versions) changes output bytes: it is part of every tag, so no stale file can hide
 #: under a current name.
-RENDERER_VERSION = "2"   # 2: JPEG DCT scale 1/4 and 1/8 only with a real Lanczos step after (decode.dct_scale)
+RENDERER_VERSION = "3"   # 2: JPEG DCT scale 1/4 and 1/8 only with a real Lanczos step after (decode.dct_scale); 3: Lanczos with libvips (imaging.resize)

@@ -30,8 +30,8 @@ from pipeline.errors import SourceError
 from pipeline.model.formats import FORMATS
 from pipeline.imaging.metadata import strip_metadata
 from pipeline.plan.probe import Probe
-from pipeline.imaging.render import (RESAMPLE, REDUCING_GAP, Rendered, encode, flatten, read_source,
-                                     recorded, write_rendered)
+from pipeline.imaging.render import Rendered, encode, flatten, read_source, recorded, write_rendered
+from pipeline.imaging.resize import Resizer
 from pipeline.catalog.settings import PodcastSettings
 
 #: Namespace of the media asset ids: uuid5(namespace, "{image id}/{style}") is stable.
@@ -125,7 +125,7 @@ def render_podcast(plan: PodcastPlan, store) -> dict:
 
 def _render_styles(plan: PodcastPlan, data: bytes) -> list[tuple[str, bytes]]:
     files = []
-    cropped = None
+    resizer = None
     for asset in plan.assets:
         if asset.style == "original":
             payload = data
@@ -135,10 +135,9 @@ def _render_styles(plan: PodcastPlan, data: bytes) -> list[tuple[str, bytes]]:
             except ValueError as exc:
                 raise SourceError(f"cannot strip metadata: {exc}") from None
         else:
-            if cropped is None:
-                cropped = decode(data).crop(plan.box)
-            image = cropped if cropped.size == (asset.width, asset.height) else \
-                cropped.resize((asset.width, asset.height), RESAMPLE, reducing_gap=REDUCING_GAP)
+            if resizer is None:
+                resizer = Resizer(decode(data).crop(plan.box))
+            image = resizer.to((asset.width, asset.height), keep=False)   # each style from the crop
             image = flatten(image, plan.settings.background_color)   # styles are RGB, even in Png
             payload = encode(image, asset.format, plan.settings.quality, plan.settings.background_color)
         files.append((asset.file, payload))

@@ -4,10 +4,10 @@
 render record (BlurHash or error); ``write_rendered`` puts them into a ``store.Store``, the
 record last. ``render_source`` does both for one ``SourcePlan``. Rendering: decode once at the smallest JPEG scale that covers
 the largest derivative, orient, convert to sRGB (``decode``), then make each size from the
-smallest already-made larger image (a resize cascade, Lanczos with Pillow's ``reducing_gap``,
+smallest already-made larger image (a resize cascade, Lanczos-3 with libvips: ``resize``,
 alpha premultiplied while resampling), draw each derivative's decoration (``overlays``) at its
 output size, and encode each (format, quality) on a small thread pool (``ENCODE_THREADS``: Pillow
-releases the GIL while encoding and resampling, so the next size is resized while the previous
+releases the GIL while encoding, pyvips while resampling, so the next size is resized while the previous
 ones encode). The store writes each file atomically. Output is
 deterministic: the same inputs give byte-identical files. Animated sources (GIF, WebP) give
 their first frame in every rendered derivative; only the ``original`` copy keeps the animation.
@@ -30,11 +30,9 @@ from pipeline.imaging.decode import decode
 from pipeline.errors import SourceError
 from pipeline.model.formats import FORMATS
 from pipeline.imaging.overlays import decorate
+from pipeline.imaging.resize import Resizer
 from pipeline.plan.planner import Derivative, SourcePlan
 
-#: Resampling: Lanczos, with a fast box reduction first while the image is > 3× the target.
-RESAMPLE = Image.Resampling.LANCZOS
-REDUCING_GAP = 3.0
 #: Encoder threads inside one render job (bench/RESULTS.md: balances a parallel build's tail).
 ENCODE_THREADS = min(4, os.cpu_count() or 1)
 
@@ -72,12 +70,6 @@ def encode(image: Image.Image, format: str, quality: int | None,
     else:
         image.save(buffer, spec.pillow)
     return buffer.getvalue()
-
-
-def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    if image.size == size:
-        return image
-    return image.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
 
 
 def image_blurhash(image: Image.Image) -> str:
@@ -223,20 +215,12 @@ def _render(source: SourcePlan, data: bytes) -> tuple[list[tuple[str, bytes]], s
 
 def _cascade(base: Image.Image, derivatives: tuple[Derivative, ...]):
     """Yield (image, derivatives of that size), largest first; each size is resized from the
-    smallest aspect-keeping image already made that covers it (else from ``base``)."""
-    premultiplied = base.mode == "RGBA"
-    work = base.convert("RGBa") if premultiplied else base
+    smallest aspect-keeping image already made that covers it, else from ``base``
+    (``resize.Resizer``)."""
+    resizer = Resizer(base)
     by_size: dict[tuple[int, int], list[Derivative]] = {}
     for d in derivatives:
         by_size.setdefault((d.width, d.height), []).append(d)
-    made: list[Image.Image] = []  # aspect-keeping intermediates, largest first
     for size in sorted(by_size, key=lambda s: (s[0] * s[1], s), reverse=True):
         group = by_size[size]
-        parent = work
-        for candidate in made:
-            if candidate.width >= size[0] and candidate.height >= size[1]:
-                parent = candidate
-        image = _resize(parent, size)
-        if all(d.keeps_aspect for d in group):
-            made.append(image)
-        yield (image.convert("RGBA") if premultiplied else image), group
+        yield resizer.to(size, keep=all(d.keeps_aspect for d in group)), group
