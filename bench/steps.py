@@ -8,12 +8,17 @@ renders every source in this one process, serially, timing each step of
 ``pipeline.imaging.render`` with ``time.thread_time`` (CPU seconds of this thread; libvips
 runs single-threaded here, see ``pipeline.imaging.resize``). Best of ``--repeat`` passes per step.
 Also prints ``render()`` as the build calls it (thread pool included), in process CPU seconds
-(``time.process_time``) and wall seconds. Units: seconds.
+(``time.process_time``) and wall seconds, and (``--build``) a full ``doit -n 2`` build of the same
+catalog into a fresh folder, its CPU split between doit's main process (imports, catalog, probes,
+plan, dispatch, objects step) and its worker processes (the renders plus what running them as
+doit tasks costs): best of ``--repeat`` by wall. Units: seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,10 +72,36 @@ def profile(plan_sources, store, passes: int) -> dict[str, float]:
     return best
 
 
+#: Runs doit in a child and prints its own and its reaped workers' CPU (resource.getrusage).
+_DOIT = """
+import json, resource, sys, time
+from doit.__main__ import main
+sys.argv = ["doit"] + sys.argv[1:]
+t = time.perf_counter()
+try:
+    main()
+except SystemExit:
+    pass
+wall = time.perf_counter() - t
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "main": me.ru_utime + me.ru_stime, "workers": kids.ru_utime + kids.ru_stime}))
+"""
+
+
+def doit_build(catalog: Path, output: Path) -> dict:
+    """One ``doit -n 2`` build into a fresh ``output``: {"wall", "main", "workers"} seconds."""
+    import shutil
+    shutil.rmtree(output, ignore_errors=True)
+    done = subprocess.run([sys.executable, "-c", _DOIT, "-n", "2", f"catalog={catalog}", f"output={output}"],
+                          cwd=corpus.REPO_DIR, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=24)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--build", action="store_true", help="also time a doit -n 2 build (main vs workers)")
     a = ap.parse_args(argv)
 
     from pipeline.imaging import render as R
@@ -101,6 +132,10 @@ def main(argv=None) -> int:
             runs.append((time.process_time() - c, time.perf_counter() - w))
         c, w = min(runs)
         print(f"render() as built (encoder threads {R.ENCODE_THREADS}): CPU {c:.3f} s, wall {w:.3f} s")
+        if a.build:
+            b = min((doit_build(catalog, work / "built") for _ in range(a.repeat)), key=lambda r: r["wall"])
+            print(f"doit -n 2 build: wall {b['wall']:.3f} s, CPU main {b['main']:.3f} s + workers "
+                  f"{b['workers']:.3f} s (workers minus render() above: {b['workers'] - c:+.3f} s)")
     return 0
 
 
