@@ -11,7 +11,9 @@ Figures (each printed as one line, and as JSON with --json):
 - ``manifest``: size of ``manifest.json``.
 - ``nginx``: the hosting action (``hosting.nginx.write_nginx_config``, what ``doit hosting``
   runs once ``objects`` is up to date, in a child process: wall time and peak RSS), the config's
-  size, its bytes per map (the largest ones) and per item, and ``nginx -t`` time (needs nginx).
+  size, its bytes per map (the largest ones) and per item, and ``nginx -t`` time (needs nginx);
+  then nginx itself (one worker) on that config: start-up and requests per second of a bounded
+  run (``--requests``, each a distinct item, ``?maxWidth=64``, one keep-alive connection).
 - ``publish``: ``doit publish`` into a moto S3 server (started here, as tests/conftest.py
   does): the first run (objects uploaded), then a second run with nothing to upload: its wall
   time, the HTTP requests moto received during it (from moto's request log), and the objects
@@ -146,6 +148,46 @@ def rss_mb(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def nginx_requests(conf: Path, work: Path, items: int, requests: int) -> dict:
+    """Start nginx on the generated ``conf`` (its ``listen`` moved to a free port) and time
+    ``requests`` sequential image requests on one keep-alive connection."""
+    import http.client
+    import re
+    sys.path.insert(0, str(ROOT))
+    from pipeline.hosting.nginx import nginx_main_config
+    port = free_port()
+    site = work / "nginx-serve-site.conf"
+    site.write_text(re.sub(r"listen \S+;", f"listen 127.0.0.1:{port};", conf.read_text(), count=1))
+    main = work / "nginx-serve.conf"
+    main.write_text(nginx_main_config(site, work, error_log=str(work / "nginx-serve-error.log")))
+    started = time.monotonic()
+    proc = subprocess.Popen(["nginx", "-p", str(work), "-c", str(main)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(1200):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.connect()
+                break
+            except OSError:
+                time.sleep(0.05)
+        startup = time.monotonic() - started
+        ok = 0
+        t0 = time.monotonic()
+        for n in range(requests):
+            i = (n * 7919) % items
+            conn.request("GET", f"/Items/item{i:06d}/Images/Primary?maxWidth=64")
+            response = conn.getresponse()
+            response.read()
+            ok += response.status == 200
+        seconds = time.monotonic() - t0
+        return {"startup_s": round(startup, 2), "rss_mb": round(rss_mb(proc.pid), 1), "requests": requests,
+                "ok": ok, "req_per_s": round(requests / seconds, 1)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def serve(output: Path, items: int, requests: int) -> dict:
@@ -285,6 +327,7 @@ def main(argv=None):
                test_ok=check.returncode == 0, message=check.stderr.strip().splitlines()[-1:] if check.stderr else [])
         if conf.exists():
             report("nginx_maps", **{var: f"{lines} lines {size / 1e6:.2f} MB" for var, lines, size in map_sizes(conf)[:8]})
+            report("nginx_serve", **nginx_requests(conf, work, args.items, args.requests))
     if "serve" in only:
         report("serve", **serve(output, args.items, args.requests))
     if "publish" in only:

@@ -13,8 +13,9 @@ What and how:
   immutable`` for tag-named files (``images/{tag}/…`` and the legacy links, whose path holds
   the tag), ``public, max-age=60`` (``short_max_age``) for everything else.
 - Order: images, then legacy links, then the other files (JSON objects, feeds, the report),
-  then ``manifest.json`` last, each phase finished before the next starts, so a client never
-  reads an object that names an image not uploaded yet.
+  then serve.py's ``index.sqlite``, then ``manifest.json`` last, each phase finished before
+  the next starts (uploads run in parallel within a phase), so a client never reads an object
+  or index that names a file not uploaded yet.
 - Only what the bucket lacks: the bucket is listed once (keys, sizes, ETags). A tag-named file
   (``images/{tag}/…``, legacy paths: immutable, the tag names the bytes) is skipped when its key
   exists with the same size, and is never hashed. Any other file (JSON, manifest, report) is
@@ -77,7 +78,7 @@ class PublishTarget:
 class LocalFile:
     """One file to publish: ``rel`` path under the output folder (POSIX), ``size`` in bytes,
     ``md5`` hex ("" for tag-named files, which are never hashed), ``content_type``, ``cache_control`` and upload ``phase`` (0 images, 1 legacy
-    links, 2 other files, 3 the manifest)."""
+    links, 2 other files, 3 the serve index, 4 the manifest)."""
 
     rel: str
     size: int
@@ -131,8 +132,8 @@ def local_files(output: str | Path, short_max_age: int = 60) -> list[LocalFile]:
             continue
         st = path.stat()
         if rel == layout.MANIFEST:
-            ctype, cache, phase = JSON_TYPE, short, 3
-        elif rel == layout.INDEX:      # serve.py's index: before the manifest (same phase, sorted first)
+            ctype, cache, phase = JSON_TYPE, short, 4
+        elif rel == layout.INDEX:      # serve.py's index: a phase of its own, before the manifest
             ctype, cache, phase = SQLITE_TYPE, short, 3
         elif rel.startswith(layout.IMAGES_DIR + "/"):
             ctype, cache, phase = _content_type(path, rel), IMMUTABLE, 0
@@ -285,7 +286,7 @@ def publish(output: str | Path, target: PublishTarget, jobs: int = 8, delete: bo
 
     if not todo:
         stream.write("publish: nothing to upload\n")
-    for phase in range(4):
+    for phase in range(5):
         batch = [f for f in todo if f.phase == phase]
         if not batch:
             continue
