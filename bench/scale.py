@@ -16,8 +16,8 @@ Figures (each printed as one line, and as JSON with --json):
   run (``--requests``, each a distinct item, ``?maxWidth=64``, one keep-alive connection).
 - ``publish``: ``doit publish`` into a moto S3 server (started here, as tests/conftest.py
   does): the first run (objects uploaded), then a second run with nothing to upload: its wall
-  time, the HTTP requests moto received during it (from moto's request log), and the objects
-  it listed.
+  time, the HTTP requests moto received during it (from moto's request log), the objects in
+  the bucket, and the time of one listing of them alone (what moto's listing costs).
 - ``serve``: serve.py (1 worker) RSS after start-up and after a bounded run of image requests
   (``--requests``, each a distinct item), and requests per second of that run.
 - ``dask``: render throughput (sources/s) of ``executor=dask`` with 1 and 2 local workers
@@ -258,13 +258,15 @@ def publish(catalog: Path, output: Path, work: Path):
                 seconds, rss, out = doit(catalog, output, "publish", "bucket=scale", f"endpoint={endpoint}", "jobs=16")
                 lines = log_path.read_text().splitlines()[before:]
                 requests = [line for line in lines if '" 200 ' in line or '" 204 ' in line or '" 404 ' in line]
+                t0 = time.monotonic()       # one listing like publish's, timed alone
                 listed = sum(page.get("KeyCount", 0) for page in
                              client.get_paginator("list_objects_v2").paginate(Bucket="scale"))
+                list_s = time.monotonic() - t0
                 yield run, {"seconds": round(seconds, 1), "driver_rss_mb": round(rss),
                             "requests": len(requests),
                             "puts": sum(1 for line in requests if '"PUT ' in line),
                             "lists": sum(1 for line in requests if "list-type=2" in line),
-                            "objects_in_bucket": listed,
+                            "objects_in_bucket": listed, "listing_alone_s": round(list_s, 1),
                             "said": [line.strip() for line in out.splitlines() if line.startswith("publish")][-2:]}
         finally:
             os.environ.clear()
