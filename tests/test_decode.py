@@ -75,6 +75,45 @@ def test_missing_exif_is_orientation_1():
     assert orientation(header) == 1 and upright_size(header) == (40, 20)
 
 
+def _exif_after_image_data(data: bytes) -> bytes:
+    """The PNG ``data`` with its eXIf chunk moved from before IDAT to just before IEND (allowed
+    by the PNG 1.5 extensions; Pillow then finds it only by decoding the pixels)."""
+    chunks, pos = [], 8
+    while pos < len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        chunks.append(data[pos:pos + 12 + length])
+        pos += 12 + length
+    exif = [c for c in chunks if c[4:8] == b"eXIf"]
+    rest = [c for c in chunks if c[4:8] != b"eXIf"]
+    assert len(exif) == 1 and rest[-1][4:8] == b"IEND"
+    return data[:8] + b"".join(rest[:-1] + exif + rest[-1:])
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_png_orientation_is_read_without_decoding_pixels(late, monkeypatch):
+    from PIL import ImageFile
+    data = encode(marked((40, 20)), "PNG", orientation=6)
+    if late:
+        data = _exif_after_image_data(data)
+        assert "exif" not in open_image(data).info
+    header = open_image(data)
+
+    def no_pixels(self):
+        raise AssertionError("pixels decoded")
+    with monkeypatch.context() as m:
+        m.setattr(ImageFile.ImageFile, "load", no_pixels)
+        assert orientation(header) == 6 and upright_size(header) == (20, 40)
+    image = decode(data)
+    assert image.size == (20, 40) and red_corners(image) == ["top-right"]
+
+
+def test_png_without_exif_is_orientation_1_without_decoding_pixels(monkeypatch):
+    from PIL import ImageFile
+    header = open_image(png((40, 20)))
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: (_ for _ in ()).throw(AssertionError))
+    assert orientation(header) == 1 and upright_size(header) == (40, 20)
+
+
 # --- colour management -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])

@@ -8,6 +8,7 @@ when every pixel is opaque.
 """
 
 import os
+import struct
 import warnings
 from io import BytesIO
 
@@ -62,12 +63,47 @@ def open_image(data: bytes) -> Image.Image:
 
 
 def orientation(image: Image.Image) -> int:
-    """EXIF orientation 1–8 of an opened image (1 when absent or invalid)."""
+    """EXIF orientation 1–8 of an opened image (1 when absent or invalid).
+
+    Reads no pixels: for a PNG whose header did not carry an ``eXIf`` chunk, the chunk list is
+    walked for one after the image data (``png_exif``), where Pillow's ``getexif`` would decode
+    the whole image to find it (0.16 CPU s of the probe's 0.21 on the benchmark's 8 PNGs)."""
     try:
-        value = image.getexif().get(ORIENTATION_TAG, 1)
+        if image.format == "PNG" and "exif" not in image.info:
+            raw = png_exif(image.fp)
+            if raw is None:
+                return 1
+            exif = Image.Exif()
+            exif.load(b"Exif\x00\x00" + raw)
+        else:
+            exif = image.getexif()
+        value = exif.get(ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not fail the image
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def png_exif(fp) -> bytes | None:
+    """The data of the first ``eXIf`` chunk of the PNG file ``fp`` (seekable; its position is
+    kept), found by reading chunk headers only; None when there is none (or ``fp`` is None:
+    Pillow closed it after loading, and ``info`` then has every chunk it read)."""
+    if fp is None:
+        return None
+    position = fp.tell()
+    try:
+        fp.seek(8)                                # after the PNG signature
+        while True:
+            head = fp.read(8)
+            if len(head) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                return fp.read(length)
+            if kind == b"IEND":
+                return None
+            fp.seek(length + 4, os.SEEK_CUR)      # data and CRC
+    finally:
+        fp.seek(position)
 
 
 def upright_size(image: Image.Image) -> tuple[int, int]:
