@@ -18,15 +18,16 @@ Packages by role (docs/design.md has the diagram and the import rules):
 - ``art19``: ART19 podcast images: ``crop``, ``podcast`` (plan and render), ``jsonapi``, ``feeds``,
   ``documents`` (the published JSON:API resources and feed files).
 - ``outputs``: what the build publishes: ``manifest`` (typed schema; write, read, version check),
+  ``sqlindex`` (``index.sqlite``, the manifest's facts keyed for serve.py; atomic write, read-only open),
   ``dto`` (BaseItemDto, ImageInfo, user objects), ``fields`` (the identity and hierarchy fields
   clients read: ``SeriesId``, ``AlbumId`` …), ``links`` (legacy path links), ``renders``
-  (per-tag facts of the current renders), ``objects`` (the step that writes them all, manifest
-  last), ``report`` (with
+  (per-tag facts of the current renders), ``objects`` (the step that writes them all, index
+  then manifest last), ``report`` (with
   ``charts``), ``publish`` (S3).
 - ``hosting``: ``nginx``, the server block answering serve.py's routes from the same tables.
 - ``serve``: the read side: ``routes`` (the route table), ``request`` (typed requests, their
-  converters and builders), ``selection``, ``index`` (the manifest loaded into lookups; also read
-  by ``hosting``), ``app`` (WSGI), ``ops`` (``/health``,
+  converters and builders), ``selection``, ``index`` (``ServeIndex``: queries of ``index.sqlite``; ``Index``:
+  the manifest loaded into dicts, read by ``hosting``), ``app`` (WSGI), ``ops`` (``/health``,
   ``/metrics``, access log); the write half: ``auth`` (tokens as Jellyfin reads them),
   ``writes`` (upload, delete, reorder, user and remote images), ``builds`` (one coalesced build
   at a time across worker processes).
