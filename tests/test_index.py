@@ -257,3 +257,30 @@ def test_the_build_writes_the_index_of_its_manifest(built):
     data = (output / layout.MANIFEST).read_bytes()
     assert sqlindex.written_digest(output) == hashlib.sha256(data).hexdigest()
     assert ServeIndex(output).owner("Items", "item1")[1]["Primary"] == [tag_of(output, "item1")]
+
+
+def test_uploads_put_the_index_just_before_the_manifest(built, tmp_path):
+    from pipeline.outputs.objects import upload_objects
+    from pipeline.outputs.publish import SQLITE_TYPE, local_files
+    _, _, output = built
+    files = local_files(output)
+    assert [f.rel for f in files[-2:]] == [layout.INDEX, layout.MANIFEST]
+    assert files[-2].content_type == SQLITE_TYPE
+
+    class Recorder:
+        location = "memory://"
+
+        def __init__(self):
+            self.put_order = []
+
+        def put(self, rel, data):
+            self.put_order.append(rel)
+
+        def exists(self, rel):
+            return False
+    work = tmp_path / "work"
+    import shutil
+    shutil.copytree(output, work, ignore=shutil.ignore_patterns(".cache"))
+    store = Recorder()
+    upload_objects(work, store, [layout.MANIFEST, layout.INDEX, "Items/item0/index.json"])
+    assert store.put_order == ["Items/item0/index.json", layout.INDEX, layout.MANIFEST]
