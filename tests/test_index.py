@@ -284,3 +284,14 @@ def test_uploads_put_the_index_just_before_the_manifest(built, tmp_path):
     store = Recorder()
     upload_objects(work, store, [layout.MANIFEST, layout.INDEX, "Items/item0/index.json"])
     assert store.put_order == ["Items/item0/index.json", layout.INDEX, layout.MANIFEST]
+
+
+def test_an_output_without_its_index_gets_it_from_the_next_build(tmp_path):
+    """An output built before the index existed (or whose index was deleted): the next ``doit``
+    writes it, although nothing else changed."""
+    catalog = make_library(tmp_path, n=1)
+    output = tmp_path / "out"
+    run_doit(catalog, output, check=True)
+    (output / layout.INDEX).unlink()
+    run_doit(catalog, output, check=True)
+    assert sqlindex.written_digest(output) == hashlib.sha256((output / layout.MANIFEST).read_bytes()).hexdigest()
