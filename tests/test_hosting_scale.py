@@ -84,6 +84,7 @@ def test_computed_paths_answer_like_serve_py(builds, tmp_path):
     tag = manifest["owners"]["Items"]["item001"]["Primary"][0]
     dashed = f"{guid[:8]}-{guid[8:12]}-{guid[12:16]}-{guid[16:20]}-{guid[20:]}"
     (output / "Items/item002/index.json").unlink()
+    (output / "images" / tag / "stray.jpg").write_bytes((output / "images" / tag / "original.jpg").read_bytes())
     (output / "Users/alice/Items/item003/index.json").unlink()
     same = ["/Items/item001", f"/Items/{guid}", f"/items/{dashed.upper()}", f"/Items/{dashed}/Images",
             f"/Users/alice/Items/{guid}", "/Users/alice/Items/ITEM001", "/Users/alice/Items/nope",
@@ -96,6 +97,10 @@ def test_computed_paths_answer_like_serve_py(builds, tmp_path):
             a, b = fetch(serve, "GET", target, {}), fetch(ng, "GET", target, {})
             assert (a[0], a[2], a[1].get("cache-control"), a[1].get("content-type")) == \
                 (b[0], b[2], b[1].get("cache-control"), b[1].get("content-type")), target
+        # documented exception 14 (docs/hosting.md): a file the manifest does not list but whose
+        # extension the build publishes is served by nginx from images/{tag}/; serve.py: 404
+        a, b = fetch(serve, "GET", f"/images/{tag}/stray.jpg", {}), fetch(ng, "GET", f"/images/{tag}/stray.jpg", {})
+        assert (a[0], a[2]) == (404, b"no such file\n") and b[0] == 200 and b[1]["content-type"] == "image/jpeg"
         # object files the build wrote are found at their layout path; a missing one is a 404
         for target in ("/Items/item002", "/Users/alice/Items/item003"):
             status, headers, body = fetch(ng, "GET", target, {})
