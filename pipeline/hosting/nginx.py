@@ -696,7 +696,8 @@ def _shapes(tables: HostingTables) -> list[ImageTable]:
     return sorted(first.values(), key=lambda t: int(t.shape[1:]))
 
 
-#: The tables that are regex lists (size steps, quality classes): name → (map source, default).
+#: The tables that are regex lists (size steps, quality classes, answers as runs of ranks):
+#: name → (map source, default).
 #: nginx tries a map's regexes one by one, so each distinct list is a map of its own and
 #: ``$h_{name}`` picks the shape's one by an exact (hashed) key: a request runs the regexes of
 #: its own image only, and shapes with equal lists (the same widths …) share one map.
@@ -704,7 +705,44 @@ REGEX_FAMILIES: dict[str, tuple[str, str]] = {
     "qc": ('"$h_eff:$h_qn"', '"n"'),
     **{f"r_{p.lower()}": (f"$h_v_{p.lower()}", '""') for p in SIZE_PARAMETERS},
     **{f"rb_{side}": (f"$h_v_{side}", '""') for side in ("width", "height")},
+    "answer": ('"$h_eff:$h_qc:$h_r_size"', '""'),
+    "box_answer": ('"$h_eff:$h_qc:$h_rb_box"', '""'),
 }
+
+
+def _answer_entries(answers: dict) -> list[tuple[str, str]]:
+    """The entries of one shape's answer map (source ``{format}:{quality class}:{unary rank}``):
+    ``(format, token, rank or None)`` → ``(file, "WxH", fit)`` as runs: variants with equal
+    answers at every rank share their entries (an alternation), and consecutive ranks with one
+    answer are one regex (``r{a,b}``); a lone rank of one variant and the no-size answers are
+    exact keys. Each (variant, rank) is matched by exactly one entry."""
+    columns: dict[tuple[str, str], dict[int, str]] = {}
+    entries = []
+    for (fmt, token, rank), (file, size, fit) in sorted(answers.items(), key=lambda kv: (kv[0][0], kv[0][1], -1 if kv[0][2] is None else kv[0][2])):
+        value = f"{file} {size} {fit}"
+        if rank is None:
+            entries.append((f"{fmt}:{token}:", value))
+        else:
+            columns.setdefault((fmt, token), {})[rank] = value
+    grouped: dict[tuple, list[str]] = {}
+    for variant, column in columns.items():
+        runs: list[list] = []
+        for rank in sorted(column):
+            if runs and runs[-1][2] == column[rank] and runs[-1][1] == rank - 1:
+                runs[-1][1] = rank
+            else:
+                runs.append([rank, rank, column[rank]])
+        grouped.setdefault(tuple(tuple(r) for r in runs), []).append(f"{variant[0]}:{variant[1]}")
+    for runs, variants in grouped.items():
+        prefix = re.escape(variants[0]) if len(variants) == 1 else \
+            "(?:" + "|".join(re.escape(v) for v in variants) + ")"
+        for low, high, value in runs:
+            if low == high and len(variants) == 1:
+                entries.append((f"{variants[0]}:{_unary(low)}", value))
+            else:
+                count = f"{{{low + 1}}}" if low == high else f"{{{low + 1},{high + 1}}}"
+                entries.append((f"~^{prefix}:r{count}$", value))
+    return entries
 
 
 def _map_entries(tables: HostingTables) -> dict[str, list[tuple[str, str]]]:
@@ -712,8 +750,8 @@ def _map_entries(tables: HostingTables) -> dict[str, list[tuple[str, str]]]:
     ``slot`` line, per owner one ``owner`` line per key (``owner_keys``; users again in
     ``user``), per named item its spellings; everything else is per shape."""
     m: dict = {k: [] for k in (
-        "slot", "owner", "user", "eff", "fmt_err", "answer", "fmt_name",
-        "type_name", "box_answer", "box_exact", "named")}
+        "slot", "owner", "user", "eff", "fmt_err", "fmt_name",
+        "type_name", "box_exact", "named")}
     per_shape: dict[str, dict[str, list]] = {f: {} for f in REGEX_FAMILIES}
     for key, image_key in sorted(tables.slots.items()):
         m["slot"].append((key, image_key))
@@ -753,12 +791,10 @@ def _map_entries(tables: HostingTables) -> dict[str, list[tuple[str, str]]]:
         for param in ("width", "height"):
             for low, high, rank in t.box_ranges[param]:
                 own[f"rb_{param}"].append((f"~^(?:{int_range_regex(low, high)})$", _unary(rank)))
-        for (fmt, token, rank), (file, size, fit) in sorted(t.box_answers.items()):
-            m["box_answer"].append((f"{k}:{fmt}:{token}:{_unary(rank)}", f"{file} {size} {fit}"))
+        own["box_answer"].extend(_answer_entries(t.box_answers))
         for (fmt, token, dims), (file, size, fit) in sorted(t.box_exact_sizes.items()):
             m["box_exact"].append((f"{k}:{fmt}:{token}:{dims}", f"{file} {size} {fit}"))
-        for (fmt, token, rank), (file, size, fit) in sorted(t.answers.items(), key=lambda kv: (kv[0][0], kv[0][1], -1 if kv[0][2] is None else kv[0][2])):
-            m["answer"].append((f"{k}:{fmt}:{token}:{'' if rank is None else _unary(rank)}", f"{file} {size} {fit}"))
+        own["answer"].extend(_answer_entries(t.answers))
     m["families"] = []
     for family, (source, default) in REGEX_FAMILIES.items():
         distinct: dict[tuple, int] = {}
