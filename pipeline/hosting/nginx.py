@@ -16,9 +16,13 @@ case-insensitive, ``~`` keys are regular expressions tried in order):
    ``quality``, the legacy segments, the decoration numbers: each a small regex table on the raw
    query value (``$arg_name``: nginx looks names up case-insensitively, first occurrence wins,
    as ``request.parse_query``).
-3. **Image.** ``{kind}/{id}/{type}/{index}`` → an image number; ``{image}:{format}`` → the
-   effective format (or the ``FormatNotAvailable`` message); ``{image}:{format}:{quality}`` →
-   a quality class (regex ranges from ``selection.nearest_quality``).
+3. **Owner, image.** The id (a dashed GUID first turned into 32 hex digits) → the catalog id
+   (``owner_keys``: one line per GUID and per id); ``{kind}/{id}/{type}/{index}`` →
+   ``{tag}:{shape}`` (one line per image slot). A *shape* (``_shape_of``) is what ``select``
+   sees of an image: images of one shape share every table below, which are computed once per
+   shape. ``{shape}:{format}`` → the effective format (or the ``FormatNotAvailable`` message);
+   ``{format}:{quality}`` → a quality class (regex ranges from ``selection.nearest_quality``).
+   JSON objects and content-named files are found at their ``layout`` paths, not listed.
 4. **Size.** For each size parameter alone, the answer is a step function of its value: the
    generator evaluates ``select`` for every value from 1 to the source side (memoised by how
    the target compares with the derivatives' sides, which is all ``select`` looks at; checked
@@ -31,8 +35,13 @@ case-insensitive, ``~`` keys are regular expressions tried in order):
    (jellyfin-web's cards) this is exact: every fill target lies on one chain and the generator
    verifies that the ranks grow along it. Other combinations are documented exceptions
    (docs/hosting.md).
-5. **Answer.** ``{image}:{format}:{quality class}:{rank}`` → ``file size fit``; the file is
-   served from the output folder through an internal location, with serve.py's headers.
+5. **Answer.** ``{format}:{quality class}:{rank}`` → ``name size fit`` (runs of ranks as one
+   regex); the file ``images/{tag}/{name}`` is served from the output folder through an
+   internal location, with serve.py's headers.
+
+Regex tables (size steps, quality classes, answers) are one ``map`` per distinct list, picked
+by the shape through a hashed map (``REGEX_FAMILIES``): nginx tries regexes one by one, so a
+request runs only its own image's.
 
 Public entry points: ``build_tables`` (the precomputed data), ``render_nginx_config`` (the
 server block text), ``write_nginx_config`` (doit action), ``nginx_main_config`` (a minimal
