@@ -7,7 +7,8 @@ Tasks (``doit list``):
   A source that cannot be read or decoded gets a task ``render:{path}`` that fails with the
   reason; nothing depends on it, so the rest of the build goes on (``continue`` is on by
   default, ``doit --continue`` is implied) and the run exits non-zero.
-- ``objects``: the JSON objects, legacy links and manifest, after every good render task.
+- ``objects``: the JSON objects, legacy links (settings ``legacy_links``) and manifest, after
+  every good render task.
 - ``report``: ``output/index.html`` after ``objects`` (also written by a failing ``objects``).
 - ``prune``: delete files under the output folder that the current manifest does not name
   (stale tags, removed items, leftover temporary files). Not a default task.
@@ -349,9 +350,10 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
     """Delete every file under ``output`` the current build does not publish.
 
     Kept: the manifest, the build report, the files it names and the render records of their
-    tags, the JSON objects and legacy links of the current
-    catalog (read back from the manifest's owners), and ``.cache/``. Deleted: stale tag folders,
-    objects of removed items, leftover ``.tmp-`` files. Returns the deleted paths.
+    tags, the JSON objects and (when the manifest says ``legacy_links``) the legacy links of the
+    current catalog (read back from the manifest's owners), and ``.cache/``. Deleted: stale tag
+    folders, objects of removed items, every legacy link of a build without ``legacy_links``,
+    leftover ``.tmp-`` files. Returns the deleted paths.
     """
     output = Path(output).resolve()
     try:
@@ -378,7 +380,7 @@ def prune(output: str | Path, dry_run: bool = False) -> list[Path]:
         if rel.startswith("report/") and rel.endswith(".html") and TEMP_MARK not in path.name:
             continue                                   # report pages (write_report removes stale ones)
         legacy = layout.legacy_owner_and_tag(rel)   # links live while their item and tag do
-        if (legacy and legacy[0] in items and legacy[1] in live_tags
+        if (data.legacy_links and legacy and legacy[0] in items and legacy[1] in live_tags
                 and TEMP_MARK not in path.name):
             continue
         deleted.append(path)

@@ -449,6 +449,12 @@ ERROR_CASES = [
         """, "settings.quality", "101", "quality must be an integer in 0–100, got 101", id="settings-bad-quality"),
     pytest.param("""
         settings:
+          quality: 90
+          legacy_links: yes please
+        """, "settings.legacy_links", "yes please", "legacy_links must be true or false (true only for a static host",
+        id="settings-bad-legacy-links"),
+    pytest.param("""
+        settings:
           qualities: [80, 90,
             "high"]
         """, "settings.qualities[2]", "high", "got 'high'", id="settings-bad-quality-in-list"),

@@ -23,6 +23,7 @@ N = len(MEDIA)     # distinct sources: render jobs
 
 SETTINGS = """\
 settings:
+  legacy_links: true        # the S3 build makes them by server-side copy: compared too
   formats: [Original, Jpg, Webp, Png]
   qualities: [60, 90]
   sizes: [{maxWidth: [80, 160, 320, 480]}]

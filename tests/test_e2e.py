@@ -11,6 +11,8 @@ from PIL import Image
 from conftest import Http, copy_media, run_doit, running_server
 
 CATALOG = textwrap.dedent("""\
+    settings:
+      legacy_links: true      # a static host's legacy-path links (test_legacy_path_form)
     items:
       - id: show
         name: Show

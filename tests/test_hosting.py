@@ -269,9 +269,13 @@ def corpus(output: Path) -> list[tuple[str, str, dict]]:
     get("/items/show/images/backdrop/1?MaxWidth=700&format=jpg&api_key=abc")
     get(f"/Items/show/Images/Primary/0?Format=original&Tag={p}")
     get(f"/Items/show/Images/Thumb/0?Format=original&Tag={p}")
-    # legacy path form: the precomputed links and others
-    for link in sorted(output.glob("Items/*/Images/*/*/*/*/*/*/*/*"))[:40]:
-        get("/" + link.relative_to(output).as_posix())
+    # legacy path form: the paths a static host's links would have (none are written by
+    # default: nginx computes them as serve.py does) and others
+    legacy = sorted(f"/Items/{item_id}/Images/{image_type}/{n}/{tag}/{fmt}/{max_width}/0/0/0"
+                    for item_id, slots in owners["Items"].items() for image_type, tags in slots.items()
+                    for n, tag in enumerate(tags) for fmt in ("Original", "Jpg", "Webp") for max_width in (0, 320))
+    for path in legacy[:40]:
+        get(path)
     get(f"/Items/show/Images/Primary/0/{p}/Webp/500/0/0/0")
     get(f"/items/show/images/primary/0/{p.upper()}/jpg/0/300/0/0")
     get(f"/Items/show/Images/Primary/0/{stale}/Jpg/160/0/47/0")

@@ -14,6 +14,7 @@ boto3 = pytest.importorskip("boto3")
 
 CATALOG = textwrap.dedent("""\
     settings:
+      legacy_links: true      # the legacy-link phase is published too
       formats: [Original, Webp]
       sizes: [{maxWidth: [160, 320]}]
     items:

@@ -322,6 +322,13 @@ def test_negotiate_format_is_in_the_settings_fingerprint_only():
     assert on.profiles == parse_settings(None).profiles   # no tag changes
 
 
+def test_legacy_links_are_off_by_default_and_change_no_tag():
+    on = parse_settings({"legacy_links": True})
+    assert (on.legacy_links, parse_settings(None).legacy_links) == (True, False)
+    assert on.fingerprint() == DEFAULT_FINGERPRINT         # no rendered byte depends on it
+    assert on.profiles == parse_settings(None).profiles
+
+
 def test_global_profile_key_without_types_drops_the_default_variants():
     assert parse_settings(None).profile("Art").variants != ()
     assert parse_settings({"qualities": [70]}).profile("Art").variants == ()
@@ -350,6 +357,8 @@ ERRORS = [
     ({"background_color": "#12345"}, ("background_color",), "not a colour: '#12345' (e.g. '#000000', 'black')"),
     ({"background_color": "blurple"}, ("background_color",), "not a colour: 'blurple'"),
     ({"negotiate_format": "yes"}, ("negotiate_format",), "negotiate_format must be true or false"),
+    ({"legacy_links": "yes"}, ("legacy_links",), "legacy_links must be true or false (true only for a static host"),
+    ({"legacy_links": 1}, ("legacy_links",), "legacy_links must be true or false"),
     ({"formats": "Jpg"}, ("formats",), "formats must be a non-empty list, e.g. [Original, Jpg, Webp]"),
     ({"formats": []}, ("formats",), "formats must be a non-empty list"),
     ({"formats": ["Jpg", "Tiff"]}, ("formats", 1), f"unknown format 'Tiff' (known: {KNOWN_FORMATS})"),

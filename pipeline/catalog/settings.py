@@ -11,6 +11,7 @@ settings:
   qualities: [90]                  # precomputed qualities for lossy formats (Jpg, Webp)
   sizes: [{maxWidth: [160, 320, 640, 1280]}]   # ladder for types without their own entry
   negotiate_format: false          # serve AVIF/WebP by Accept when a request names no format
+  legacy_links: false              # write legacy-path links (only for a static host: see below)
   variants:                        # extra derivatives: other formats at some sizes, decorations
     - {formats: [Png, Gif, Bmp, Avif], sizes: [{maxWidth: 320}]}
   podcast: {format: Jpg, quality: 90, background_color: "#ffffff", base_url: ""}   # ART19 styles
@@ -42,6 +43,12 @@ Why the defaults (api-reference §3, what real clients request):
 - Decorations: Primary card boxes with ``percentPlayed`` in steps of 5, ``unplayedCount`` 1–20
   and the played mark (jellyfin-web's cards), and a blurred, darkened Primary and Backdrop
   (backgrounds of detail pages); Logo on white and near-black for Jpg.
+
+``legacy_links: true`` writes one hard link per precomputed legacy-path answer
+(``Items/{id}/Images/{Type}/{index}/{tag}/{Format}/{maxWidth}/{maxHeight}/0/0``, about 37 files
+and folders per item). serve.py and the generated nginx config answer the legacy path form by
+computation, so only a pure static host (a bucket website or CDN with no serve.py or nginx in
+front) needs them; off by default because they multiply the output tree (issue 12 item 8).
 
 A catalog that sets ``formats``, ``qualities``, ``sizes`` or ``variants`` at the top level and
 no ``types`` gets those values for every ImageType, and no default variants. Otherwise the
@@ -93,6 +100,7 @@ DEFAULTS: dict[str, Any] = {
     "quality": 90,
     "background_color": "#000000",
     "negotiate_format": False,
+    "legacy_links": False,
     "formats": ["Original", "Jpg", "Webp"],
     "qualities": [90],
     "sizes": [{"maxWidth": [160, 320, 640, 1280]}, FULL_SIZE],
@@ -145,7 +153,7 @@ _VARIANT_KEYS = ("formats", "qualities", "sizes") + DECORATION_KEYS
 MAX_DECORATIONS_PER_VARIANT = 1000
 
 _PROFILE_KEYS = ("formats", "qualities", "sizes", "variants")
-_TOP_KEYS = ("quality", "background_color", "negotiate_format") + _PROFILE_KEYS + ("types", "podcast")
+_TOP_KEYS = ("quality", "background_color", "negotiate_format", "legacy_links") + _PROFILE_KEYS + ("types", "podcast")
 _PODCAST_KEYS = ("format", "quality", "background_color", "base_url")
 
 
@@ -221,11 +229,14 @@ class PodcastSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated settings: one ``Profile`` per ``ImageType``, and the podcast style settings."""
+    """Validated settings: one ``Profile`` per ``ImageType``, and the podcast style settings.
+    ``legacy_links``: the objects step writes the legacy-path links (module doc); it changes no
+    rendered bytes, so it is not part of ``fingerprint``."""
 
     profiles: dict[str, Profile]
     negotiate_format: bool = False
     podcast: PodcastSettings = PodcastSettings()
+    legacy_links: bool = False
 
     def profile(self, image_type: str) -> Profile:
         """The ``Profile`` for ``image_type`` (every ImageType has one)."""
@@ -478,6 +489,9 @@ def parse_settings(raw: Any) -> Settings:
 
     if not isinstance(merged["negotiate_format"], bool):
         collect.add(SettingsError(("negotiate_format",), "negotiate_format must be true or false"))
+    if not isinstance(merged["legacy_links"], bool):
+        collect.add(SettingsError(("legacy_links",), "legacy_links must be true or false (true only for a "
+                                  "static host without serve.py or nginx)"))
     types_raw = raw.get("types", {})
     if not isinstance(types_raw, dict):
         collect.add(SettingsError(("types",), "types must be a mapping of ImageType to overrides"))
@@ -525,7 +539,7 @@ def parse_settings(raw: Any) -> Settings:
     podcast = collect(_podcast, raw.get("podcast"))
     if collect.errors:
         raise SettingsErrors(collect.errors)
-    return Settings(profiles, merged["negotiate_format"], podcast)
+    return Settings(profiles, merged["negotiate_format"], podcast, merged["legacy_links"])
 
 
 def _podcast(raw: Any) -> PodcastSettings:

@@ -19,11 +19,14 @@ Shape (``version`` 1; keys in this order, compact JSON)::
                  "feeds": {"Series/{id}": feed file}},
      "failed": [{"source": catalog path, "error": reason}],
      "ids": {"Items": {guid: id}, "Users": {…}},
-     "names": {"Artists"|"Genres"|"MusicGenres"|"Persons"|"Studios": {name key: item id}}}
+     "names": {"Artists"|"Genres"|"MusicGenres"|"Persons"|"Studios": {name key: item id}},
+     "legacy_links": true}                                   (only when true)
 
 Widths and heights are upright pixels, ``bytes`` the file's size. ``ids`` maps each owner's
 published GUID (32 lowercase hex, ``pipeline.model.ids``) to its catalog id (absent: none);
-``names`` the named items (``ids.name_key`` of their name) of each named-image collection. ``read`` checks the version and
+``names`` the named items (``ids.name_key`` of their name) of each named-image collection;
+``legacy_links`` whether the build wrote the legacy-path links (settings ``legacy_links``;
+absent: false), so ``prune`` deletes them when it did not. ``read`` checks the version and
 every field it uses, and raises ``ManifestError`` naming the file and the field.
 """
 
@@ -115,7 +118,8 @@ class FailedSource:
 class Manifest:
     """A build's index (see the module doc): ``images`` by tag, ``owners`` (kind → id →
     ImageType → tags by index), ``negotiate_format`` (serve picks AVIF/WebP by ``Accept``),
-    ``podcast`` documents, ``failed`` sources and ``ids`` (kind → published GUID → id)."""
+    ``podcast`` documents, ``failed`` sources, ``ids`` (kind → published GUID → id), ``names``
+    and ``legacy_links`` (the build wrote the legacy-path links)."""
 
     images: dict[str, ImageEntry]
     owners: dict[str, dict[str, dict[str, list[str]]]]
@@ -124,6 +128,7 @@ class Manifest:
     failed: tuple[FailedSource, ...] = ()
     ids: dict[str, dict[str, str]] = field(default_factory=dict)
     names: dict[str, dict[str, str]] = field(default_factory=dict)
+    legacy_links: bool = False
 
     def published_files(self) -> set[str]:
         """Every file (path under the output folder) this build publishes: derivatives, the
@@ -167,10 +172,13 @@ class Manifest:
                    "media_assets": {i: {"resource": a.resource, "file": a.file}
                                     for i, a in self.podcast.media_assets.items()},
                    "feeds": self.podcast.feeds}
-        return {"version": MANIFEST_VERSION, "negotiate_format": self.negotiate_format,
-                "images": images, "owners": self.owners, "podcast": podcast,
-                "failed": [{"source": f.source, "error": f.error} for f in self.failed], "ids": self.ids,
-                "names": self.names}
+        value = {"version": MANIFEST_VERSION, "negotiate_format": self.negotiate_format,
+                 "images": images, "owners": self.owners, "podcast": podcast,
+                 "failed": [{"source": f.source, "error": f.error} for f in self.failed], "ids": self.ids,
+                 "names": self.names}
+        if self.legacy_links:
+            value["legacy_links"] = True
+        return value
 
 
 def dumps(value) -> bytes:
@@ -290,6 +298,7 @@ def _parse(value) -> Manifest:
               for tag, image in _field(value, "images", dict, "").items()}
     owners = _owners(_field(value, "owners", dict, ""), images)
     negotiate = _field(value, "negotiate_format", bool, "", default=False)
+    legacy_links = _field(value, "legacy_links", bool, "", default=False)
     podcast = _podcast(_field(value, "podcast", dict, "", default={}))
     failed = []
     for i, entry in enumerate(_field(value, "failed", list, "", default=[])):
@@ -304,7 +313,7 @@ def _parse(value) -> Manifest:
         for key, owner_id in _check(by_name, dict, f"names.{collection}").items():
             if _check(owner_id, str, f"names.{collection}.{key}") not in owners["Items"]:
                 raise _Bad(f"names.{collection}.{key}", f"{owner_id!r} is not in owners.Items")
-    return Manifest(images, owners, negotiate, podcast, tuple(failed), ids, names)
+    return Manifest(images, owners, negotiate, podcast, tuple(failed), ids, names, legacy_links)
 
 
 def _ids(ids: dict, owners: dict) -> dict:

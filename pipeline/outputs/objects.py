@@ -1,10 +1,10 @@
 """The ``objects`` step: write what clients and serve.py read, after every render task.
 
 In order, each file atomically and only when its bytes change: the item, image-info and user
-objects (``dto``), the legacy path links (``links``), the ART19 documents
-(``art19.documents``), then serve.py's ``index.sqlite`` (``sqlindex``, renamed into place) and
-``manifest.json`` last (``manifest``): a reader of either never finds a file they name missing.
-The plan is first
+objects (``dto``), the legacy path links (``links``; only with settings ``legacy_links``), the
+ART19 documents (``art19.documents``), then serve.py's ``index.sqlite`` (``sqlindex``, renamed
+into place) and ``manifest.json`` last (``manifest``): a reader of either never finds a file
+they name missing. The plan is first
 re-assembled with the render results (``plan.assemble.apply_render_results``), with the facts of
 the current renders from ``renders.TagFacts``.
 """
@@ -63,7 +63,8 @@ def manifest(plan: BuildPlan, podcast: dict, facts: TagFacts) -> Manifest:
     ids = {"Items": {i.guid: i.id for i in plan.library.items.values()},
            "Users": {u.guid: u.id for u in plan.library.users.values()}}
     return Manifest(images, owners, plan.library.settings.negotiate_format, documents,
-                    tuple(FailedSource(s, e) for s, e in sorted(plan.failed.items())), ids, named_items(plan))
+                    tuple(FailedSource(s, e) for s, e in sorted(plan.failed.items())), ids, named_items(plan),
+                    plan.library.settings.legacy_links)
 
 
 def named_items(plan: BuildPlan) -> dict[str, dict[str, str]]:

@@ -16,8 +16,9 @@ class TagFacts:
     """Per-tag facts of the *current* render of each tag, read from ``output``.
 
     ``record(tag)``: the render record ``{"blurhash"}`` or ``{"error"}`` (None when the render
-    task never finished). ``for_source(source)``: ``{"bytes": {file: size in bytes},
-    "links": {"Fmt/mw/mh": file}, "record": …}``; a file that does not exist is left out.
+    task never finished). ``for_source(source, links)``: ``{"bytes": {file: size in bytes},
+    "record": …}`` and, when ``links`` (settings ``legacy_links``), ``"links": {"Fmt/mw/mh":
+    file}``; a file that does not exist is left out.
 
     A cached entry is used only while the tag's render record is the very file it was read
     with (same ``st_mtime_ns``, ``st_size``, ``st_ino``): a render rewrites the record last by
@@ -76,11 +77,15 @@ class TagFacts:
             return None
         return record if isinstance(record, dict) else None
 
-    def for_source(self, source: SourcePlan) -> dict:
+    def for_source(self, source: SourcePlan, links: bool = False) -> dict:
         """The facts of ``source``'s tag (see the class doc); complete facts of a successful
-        render are cached."""
+        render are cached. ``links``: include the legacy link targets (``links.link_targets``,
+        a ``selection.select`` per legacy request: skipped unless the links are written)."""
         known = self._known(source.tag)
         if known is not None and len(known.get("bytes", ())) == len(source.derivatives):
+            if links and "links" not in known:
+                known["links"] = link_targets(source)
+                self.changed = True
             return known
         stamp = self._stamp(source.tag)
         record = self.record(source.tag)
@@ -89,7 +94,9 @@ class TagFacts:
             size = self.size(d.file)
             if size is not None:
                 sizes[d.file] = size   # else its render failed: left out, and not cached
-        facts = {"bytes": sizes, "links": link_targets(source), "record": record, "stamp": stamp}
+        facts = {"bytes": sizes, "record": record, "stamp": stamp}
+        if links:
+            facts["links"] = link_targets(source)
         if len(sizes) == len(source.derivatives) and record and not record.get("error"):
             self.facts[source.tag] = facts
             self.changed = True
