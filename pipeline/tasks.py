@@ -37,10 +37,11 @@ from doit.reporter import ConsoleReporter
 from pipeline.model import layout
 from pipeline.store import Store, open_store
 from pipeline.store.atomic import TEMP_MARK, atomic_write_bytes
-from pipeline.catalog.loader import load_catalog
+from pipeline.catalog.loader import load_catalog, paused_gc
 from pipeline.errors import CatalogErrors, SourceError
 from pipeline.outputs import manifest as manifest_file
 from pipeline.outputs.objects import object_files, write_objects
+from pipeline.plan import cache as plan_cache
 from pipeline.plan.assemble import assemble
 from pipeline.plan.planner import BuildPlan, SourcePlan
 from pipeline.art19.podcast import PodcastPlan, render_podcast
@@ -86,7 +87,13 @@ def hold_build_lock(output: str | Path, log=None) -> None:
 
 def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = None) -> BuildPlan:
     """Validate the catalog and probe its sources (cached); print catalog errors and exit 2.
-    ``base_url`` (doit variable) overrides the catalog's ``podcast.base_url``."""
+    ``base_url`` (doit variable) overrides the catalog's ``podcast.base_url``. When neither the
+    catalog, its sources nor the code changed since the last plan, that plan is read back from
+    ``.cache/plan.pickle`` instead (``plan.cache``)."""
+    output = Path(output)
+    cached = plan_cache.load(output, Path(catalog), base_url)
+    if cached is not None:
+        return cached
     try:
         library = load_catalog(catalog)
     except CatalogErrors as exc:
@@ -105,7 +112,11 @@ def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = No
 
     # no folder is created just to plan (``doit list``); a first build saves its probes next time
     probes = probe_all(paths, layout.probe_cache_file(output), progress, save=output.is_dir())
-    return assemble(library, probes, library.settings.podcast.base_url if base_url is None else base_url)
+    with paused_gc():
+        plan = assemble(library, probes, library.settings.podcast.base_url if base_url is None else base_url)
+    if output.is_dir():
+        plan_cache.save(output, Path(catalog), base_url, plan)
+    return plan
 
 
 @dataclass(frozen=True)
@@ -258,7 +269,8 @@ def _write_objects(plan: BuildPlan, output: str, digest: str, store: str | None)
     stamp = Path(output) / OBJECTS_STAMP
     stamp.unlink(missing_ok=True)          # from here until the stamp is back, objects are not done
     remote = open_store(store) if store and "://" in store else None
-    values = write_objects(plan, output, remote)
+    with paused_gc():                      # a few objects per item, no cycles: see ``paused_gc``
+        values = write_objects(plan, output, remote)
     if values["failed"]:  # published without them; the run must still say it failed
         from doit.exceptions import TaskFailed
         from pipeline.outputs.report import write_report
@@ -777,7 +789,8 @@ def report_task(output: Path) -> dict:
                             Path(report.__file__).with_name("charts.py"))
 
     def action():
-        values = stamped(output, "report", inputs, lambda: report.write_report(output))
+        with paused_gc():                  # a few dicts per owner, no cycles: see ``paused_gc``
+            values = stamped(output, "report", inputs, lambda: report.write_report(output))
         pages = f" and {values['pages'] - 1} pages in {output / report.PAGES_DIR}" if values["pages"] > 1 else ""
         print(f"report: wrote {target}{pages}")
         return values

@@ -40,7 +40,9 @@ is reported against its field. Every problem is reported as a
 and raised together as ``CatalogErrors``.
 """
 
+import gc
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -374,6 +376,8 @@ def field_name(path: tuple) -> str:
 class _Checker:
     def __init__(self, file: Path, located: _Located):
         self.file, self.located, self.errors = file, located, []
+        self.sources: dict[str, tuple[Path | None, str]] = {}   # ``_source``'s answers, by relpath
+        self.slots: dict[ImageSlot, ImageSlot] = {}              # one ``ImageSlot`` per distinct value
 
     def raw(self, path: tuple, value: Any) -> Any:
         """A scalar as written in the file (so ``id: 0123`` is ``"0123"``), else ``value``."""
@@ -399,6 +403,7 @@ class _Included(_Checker):
 
     def __init__(self, main: _Checker, parts: list[tuple[_Checker, dict]]):
         self.file, self.located, self.errors = main.file, main.located, main.errors
+        self.sources, self.slots = main.sources, main.slots
         self.spans: dict[str, list[tuple[int, int, _Checker]]] = {}   # section → (start, end, checker)
         for checker, data in parts:
             for section in _INCLUDED_KEYS:
@@ -471,6 +476,20 @@ def _include(check: _Checker, data: dict, catalog_path: Path) -> tuple[dict, _Ch
     return merged, _Included(check, parts), tuple(paths)
 
 
+@contextmanager
+def paused_gc():
+    """Pause Python's cyclic garbage collector while a large object graph is built (a catalog's
+    nodes, a plan): it would scan the growing graph again and again (at 100,000 items it tripled
+    the time), and building makes no garbage cycles. Restores the previous state."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_catalog(catalog_path: str | Path) -> Library:
     """Read, parse and validate a catalog file.
 
@@ -480,7 +499,11 @@ def load_catalog(catalog_path: str | Path) -> Library:
     leaves the catalog's folder, bad settings. Decodes no pixels; the only image it opens is the
     header of a podcast source with a ``crop``.
     """
-    catalog_path = Path(catalog_path).resolve()
+    with paused_gc():
+        return _load_catalog(Path(catalog_path).resolve())
+
+
+def _load_catalog(catalog_path: Path) -> Library:
     node, data = _parse(catalog_path)
     located = _Located(node)
     check = _Checker(catalog_path, located)
@@ -765,8 +788,9 @@ def _images(check: _Checker, images: Any, where: tuple, root: Path) -> dict[str,
         slots = []
         for index, (rel, p) in enumerate(values):
             source = _source(check, rel, p, root)
-            if source is not None:
-                slots.append(ImageSlot(image_type, index, source, str(rel)))
+            if source is not None:   # equal slots are one object (items share sources): less to keep
+                slot = ImageSlot(image_type, index, source, str(rel))
+                slots.append(check.slots.setdefault(slot, slot))
         if slots and len(slots) == len(values):
             out[image_type] = slots
     return out
@@ -776,17 +800,26 @@ def _source(check: _Checker, rel: Any, path: tuple, root: Path) -> Path | None:
     if not isinstance(rel, str) or not rel.strip():
         check.fail(path, f"must be a path relative to the catalog's folder, got {rel!r}")
         return None
-    if Path(rel).is_absolute() or "\\" in rel or "\0" in rel:
-        check.fail(path, f"must be a relative POSIX path inside the catalog's folder, got {rel!r}")
-        return None
-    resolved = (root / rel).resolve()
-    if not resolved.is_relative_to(root):
-        check.fail(path, f"path leaves the catalog's folder: {rel!r}")
-        return None
-    if not resolved.is_file():
-        check.fail(path, f"file not found: {rel}")
+    known = check.sources.get(rel)   # one resolve and stat per distinct path: items share sources
+    if known is None:
+        known = check.sources[rel] = _resolve_source(rel, root)
+    resolved, problem = known
+    if problem:
+        check.fail(path, problem)
         return None
     return resolved
+
+
+def _resolve_source(rel: str, root: Path) -> tuple[Path | None, str]:
+    """(absolute path, "") of the source file ``rel`` under ``root``, or (None, the problem)."""
+    if Path(rel).is_absolute() or "\\" in rel or "\0" in rel:
+        return None, f"must be a relative POSIX path inside the catalog's folder, got {rel!r}"
+    resolved = (root / rel).resolve()
+    if not resolved.is_relative_to(root):
+        return None, f"path leaves the catalog's folder: {rel!r}"
+    if not resolved.is_file():
+        return None, f"file not found: {rel}"
+    return resolved, ""
 
 
 def _check_names(check: _Checker, items: dict[str, Owner]):

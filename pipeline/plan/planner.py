@@ -133,8 +133,9 @@ def make_plan(library: Library, probes: dict[Path, Probe]) -> BuildPlan:
                     plan.failed[slot.relpath] = probe.error
                     continue
                 source = _source_plan(plan, slot, probe, library.settings.profile(image_type))
-                plan.slot_tags[(owner.kind, owner.id, image_type, index)] = source.tag
-                plan.slot_paths[(owner.kind, owner.id, image_type, index)] = slot.relpath
+                key = (owner.kind, owner.id, image_type, index)    # one tuple for both maps
+                plan.slot_tags[key] = source.tag
+                plan.slot_paths[key] = slot.relpath
                 index += 1
     return plan
 
