@@ -1,12 +1,17 @@
 """Scale benchmark (issue 12): a generated catalog of N items over S distinct source files.
 
-    .venv/bin/python bench/scale.py --items 10000 --sources 2000 [--only build,noop,nginx,serve,publish,dask]
+    .venv/bin/python bench/scale.py --items 10000 --sources 2000 [--only build,noop,change,nginx,serve,publish,dask]
                                     [--work bench/.cache/scale] [--output DIR] [--json FILE]
 
 Figures (each printed as one line, and as JSON with --json):
 
 - ``build``: a full build from nothing (``doit -n 2``), wall time and the driver's peak RSS.
-- ``noop``: a second ``doit`` with nothing to do: wall time and driver peak RSS.
+- ``noop``: a second ``doit`` with nothing to do: wall time and driver peak RSS (the plan is
+  read back from ``.cache/plan.pickle``; the summary line has the reporter's own time).
+- ``change`` (not by default): what one change costs once the plan cache misses: one item
+  appended to the catalog (the catalog is parsed and planned again, nothing rendered), then one
+  source file's bytes changed (one source rendered again), each a ``doit`` run: wall time, RSS
+  and summary. The source's bytes and mtime are put back afterwards.
 - ``objects_files``: files and folders under ``output/`` (legacy links included).
 - ``manifest``: size of ``manifest.json``.
 - ``nginx``: the hosting action (``hosting.nginx.write_nginx_config``, what ``doit hosting``
@@ -311,6 +316,29 @@ def main(argv=None):
     if "noop" in only:
         seconds, rss, out = doit(catalog, output)
         report("noop", seconds=round(seconds, 2), driver_rss_mb=round(rss),
+               summary=[line for line in out.splitlines() if line.startswith("build:")])
+    if "change" in only:
+        text = catalog.read_text()
+        catalog.write_text(text + f"  - {{id: extra, name: Extra, type: Movie, images: {{Primary: media/s00001.jpg}}}}\n")
+        try:
+            seconds, rss, out = doit(catalog, output)
+        finally:
+            catalog.write_text(text)
+        report("catalog_changed", seconds=round(seconds, 2), driver_rss_mb=round(rss),
+               summary=[line for line in out.splitlines() if line.startswith("build:")])
+        source = work / "media" / "s00000.jpg"
+        data, st = source.read_bytes(), source.stat()
+        from PIL import Image
+        with Image.open(source) as image:
+            changed = image.convert("RGB")
+        changed.putpixel((2, 0), (1, 2, 3))
+        changed.save(source, quality=95)
+        try:
+            seconds, rss, out = doit(catalog, output)
+        finally:
+            source.write_bytes(data)
+            os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+        report("source_changed", seconds=round(seconds, 2), driver_rss_mb=round(rss),
                summary=[line for line in out.splitlines() if line.startswith("build:")])
     if "nginx" in only and shutil.which("nginx"):
         conf = work / f"nginx-{args.items}.conf"

@@ -55,8 +55,8 @@ def manifest(plan: BuildPlan, podcast: dict, facts: TagFacts) -> Manifest:
                                  source.probe.height, source.probe.format, source.profile.quality, files)
     owners: dict[str, dict] = {"Items": {}, "Users": {}}
     for owner in plan.library.owners():
-        owners[owner.kind][owner.id] = {t: plan.tags_of(owner.kind, owner.id, t)
-                                        for t in IMAGE_TYPES if plan.tags_of(owner.kind, owner.id, t)}
+        owners[owner.kind][owner.id] = {t: tags for t in IMAGE_TYPES
+                                        if (tags := plan.tags_of(owner.kind, owner.id, t))}
     documents = Podcast(podcast["images"],
                         {i: MediaAsset(a["resource"], a["file"]) for i, a in podcast["media_assets"].items()},
                         podcast["feeds"])

@@ -62,8 +62,9 @@ class BuildPlan:
 
     def tags_of(self, kind: str, owner_id: str, image_type: str) -> list[str]:
         """Tags of every image of a type, by index (stops at the first missing index)."""
+        tags = self.slot_tags     # called for every ImageType of every owner: plain lookups
         out, index = [], 0
-        while (tag := self.tag_of(kind, owner_id, image_type, index)) is not None:
+        while (tag := tags.get((kind, owner_id, image_type, index))) is not None:
             out.append(tag)
             index += 1
         return out
