@@ -70,14 +70,17 @@ class BuildPlan:
         return out
 
 
-def image_tag(probe: Probe, profile: Profile) -> str:
+def image_tag(probe: Probe, profile: Profile, fingerprint: str | None = None) -> str:
     """The cache tag: MD5 of the source content and of everything that changes published bytes
     (the profile: sizes, formats, qualities, default quality, background, renderer version).
+    ``fingerprint``: ``profile.fingerprint()`` when the caller has it already.
 
     Same inputs → same tag on every machine; a changed source or setting → a new tag and so new
     URLs (seed 000 "Tag": the tag doubles as a caching value).
     """
-    return hashlib.md5(f"{probe.md5}\n{profile.fingerprint()}".encode()).hexdigest()
+    if fingerprint is None:
+        fingerprint = profile.fingerprint()
+    return hashlib.md5(f"{probe.md5}\n{fingerprint}".encode()).hexdigest()
 
 
 def plan_derivatives(tag: str, probe: Probe, profile: Profile) -> tuple[Derivative, ...]:
@@ -125,6 +128,7 @@ def make_plan(library: Library, probes: dict[Path, Probe]) -> BuildPlan:
     the remaining images of a multi-image type keep consecutive indexes (0, 1, …).
     """
     plan = BuildPlan(library, probes=probes)
+    fingerprints: dict[str, str] = {}    # ImageType → its profile's fingerprint, made once (not per slot)
     for owner in library.owners():
         for image_type, slots in owner.images.items():
             index = 0  # published indexes stay consecutive when a source fails
@@ -133,7 +137,10 @@ def make_plan(library: Library, probes: dict[Path, Probe]) -> BuildPlan:
                 if probe.error:
                     plan.failed[slot.relpath] = probe.error
                     continue
-                source = _source_plan(plan, slot, probe, library.settings.profile(image_type))
+                profile = library.settings.profile(image_type)
+                if image_type not in fingerprints:
+                    fingerprints[image_type] = profile.fingerprint()
+                source = _source_plan(plan, slot, probe, profile, fingerprints[image_type])
                 key = (owner.kind, owner.id, image_type, index)    # one tuple for both maps
                 plan.slot_tags[key] = source.tag
                 plan.slot_paths[key] = slot.relpath
@@ -141,8 +148,8 @@ def make_plan(library: Library, probes: dict[Path, Probe]) -> BuildPlan:
     return plan
 
 
-def _source_plan(plan: BuildPlan, slot: ImageSlot, probe: Probe, profile: Profile) -> SourcePlan:
-    tag = image_tag(probe, profile)
+def _source_plan(plan: BuildPlan, slot: ImageSlot, probe: Probe, profile: Profile, fingerprint: str) -> SourcePlan:
+    tag = image_tag(probe, profile, fingerprint)
     known = plan.sources.get(tag)
     if known is None:
         known = SourcePlan(tag, slot.image_type, slot.path, slot.relpath, probe, profile,
