@@ -2,7 +2,7 @@
 
 ``Resizer(image).to((w, h))`` gives ``image`` (a Pillow ``RGB``/``RGBA``/``L``/``LA`` image)
 resized to exactly w×h pixels with a Lanczos-3 kernel: libvips ``reduce`` (``kernel=lanczos3``,
-separable, no box pre-shrink), about 3× less CPU than Pillow's ``resize(LANCZOS)`` on the
+separable, no box pre-shrink), a fifth of the CPU of Pillow's ``resize(LANCZOS)`` on the
 benchmark's corpus for the same kernel (bench/RESULTS.md, "Resize with libvips"). Alpha is
 premultiplied while resampling (as Pillow's ``resize`` does for ``RGBA``/``LA``). Each size is
 reduced from the smallest aspect-keeping result already made that covers it (``keep=True``), else
