@@ -779,13 +779,15 @@ def stamped(output: Path, name: str, inputs, step):
 
 def report_task(output: Path) -> dict:
     """``doit report``: write ``output/index.html`` (``outputs.report``) after ``objects``;
-    up to date while the manifest, the report module and its template hash as when it was
+    up to date while the manifest, the objects stamp (its plan digest covers names and parents,
+    which only the JSON objects hold), the report module and its templates hash as when it was
     written (``stamp_done``). A failing ``objects`` writes it too."""
     from pipeline.outputs import report
     target = output / report.REPORT_FILE
 
     def inputs():
-        return files_digest(output / layout.MANIFEST, report.__file__, report.TEMPLATES / "report.html.j2",
+        return files_digest(output / layout.MANIFEST, output / OBJECTS_STAMP, report.__file__,
+                            report.TEMPLATES / "report.html.j2", report.TEMPLATES / "report-body.html.j2",
                             Path(report.__file__).with_name("charts.py"))
 
     def action():
