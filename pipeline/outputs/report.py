@@ -47,6 +47,7 @@ from pipeline.templating import environment
 from pipeline.model.imagetypes import IMAGE_TYPES
 
 TEMPLATES = Path(__file__).parent / "templates"
+TYPE_ORDER = {t: i for i, t in enumerate(IMAGE_TYPES)}
 REPORT_FILE = layout.REPORT
 
 #: (field holding the tag(s), field holding the parent id, ImageType) of inherited images.
@@ -205,8 +206,11 @@ def report_context(output: str | Path, page_size: int = PAGE_SIZE, cached: bool 
     for kind in OWNER_KINDS:
         for owner_id, slots in data.owners[kind].items():
             obj = objects.get(layout.object_file(kind, owner_id))
-            own = [view(tag, image_type, index) for image_type in IMAGE_TYPES
-                   for index, tag in enumerate(slots.get(image_type, []))]
+            types = [t for t in slots if t in TYPE_ORDER]      # in Jellyfin's ImageType order
+            if len(types) > 1:
+                types.sort(key=TYPE_ORDER.__getitem__)
+            own = [view(tag, image_type, index) for image_type in types
+                   for index, tag in enumerate(slots[image_type])]
             inherited = []
             for field, parent_field, image_type in INHERITED_FIELDS:
                 value = obj.get(field)
