@@ -46,9 +46,8 @@ def profile(plan_sources, store, passes: int) -> dict[str, float]:
             largest = (max(d.width for d in rendered), max(d.height for d in rendered))
             base = decode(data, covering=largest)
             t, cpu["decode"] = time.thread_time(), cpu["decode"] + time.thread_time() - t
-            R.image_blurhash(base)
-            t, cpu["blurhash"] = time.thread_time(), cpu["blurhash"] + time.thread_time() - t
             files = []
+            hashed = base
             cascade = R._cascade(base, rendered)
             while True:
                 try:
@@ -56,12 +55,17 @@ def profile(plan_sources, store, passes: int) -> dict[str, float]:
                 except StopIteration:
                     break
                 t, cpu["resize"] = time.thread_time(), cpu["resize"] + time.thread_time() - t
+                if min(image.size) >= R.BLURHASH_SIDE and all(d.keeps_aspect for d in group):
+                    hashed = image
                 for d in group:
                     payload = R.encode(image.copy(), d.format, d.quality, (0, 0, 0))
                     now = time.thread_time()
                     cpu[f"encode {d.format}"] += now - t
                     t = now
                     files.append((d.file, payload))
+            t = time.thread_time()
+            R.image_blurhash(hashed)        # as render() does: from the smallest whole-picture size
+            t, cpu["blurhash"] = time.thread_time(), cpu["blurhash"] + time.thread_time() - t
             files += [(d.file, data) for d in source.derivatives if d.original]
             for relpath, payload in files:
                 store.put(relpath, payload)

@@ -44,4 +44,4 @@ Packages by role (docs/design.md has the diagram and the import rules):
 #: Version of the renderer. Bump it whenever a change in ``render`` (or in the libraries'
 #: pinned versions) changes output bytes: it is part of every tag, so no stale file can hide
 #: under a current name.
-RENDERER_VERSION = "3"   # 2: JPEG DCT scale 1/4 and 1/8 only with a real Lanczos step after (decode.dct_scale); 3: Lanczos with libvips (imaging.resize)
+RENDERER_VERSION = "4"   # 2: JPEG DCT scale 1/4 and 1/8 only with a real Lanczos step after (decode.dct_scale); 3: Lanczos with libvips (imaging.resize); 4: BlurHash from the smallest rendered size (render.BLURHASH_SIDE)

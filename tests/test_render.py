@@ -261,3 +261,67 @@ def test_keep_freed_memory_applies_once_on_glibc(monkeypatch):
     calls = []
     monkeypatch.setattr(ctypes, "CDLL", lambda name: calls.append(name))
     assert render_module.keep_freed_memory() == applied and calls == []     # once per process
+
+
+def _gradient_jpeg(size=(600, 400)) -> bytes:
+    """Gradients and 300 small random blocks: detail whose 64 px thumbnail depends on the path
+    down to it (a box from the decode, or Lanczos to the smallest size first)."""
+    import random
+    from PIL import ImageDraw
+    image = Image.merge("RGB", [Image.linear_gradient("L").resize(size), Image.radial_gradient("L").resize(size),
+                                Image.linear_gradient("L").rotate(90).resize(size)])
+    rnd, draw = random.Random(7), ImageDraw.Draw(image)
+    for _ in range(300):
+        x, y = rnd.randrange(size[0]), rnd.randrange(size[1])
+        draw.rectangle([x, y, x + rnd.randrange(2, 9), y + rnd.randrange(2, 9)],
+                       fill=(rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _plan_with_sizes(tmp_path, sizes: str, data: bytes):
+    write(tmp_path / "media" / "photo.jpg", data)
+    (tmp_path / "catalog.yaml").write_text(
+        "settings:\n  formats: [Jpg]\n  qualities: [80]\n"
+        f"  sizes: [{{maxWidth: [{sizes}]}}]\n"
+        "items:\n  - {id: mv, name: A Film, type: Movie, images: {Primary: media/photo.jpg}}\n")
+    library = load_catalog(tmp_path / "catalog.yaml")
+    probes = probe_all([s.path for o in library.owners() for s in o.slots()], tmp_path / "probe.json")
+    return source_of(make_plan(library, probes), "media/photo.jpg")
+
+
+def _dc(hash_: str) -> tuple[int, int, int]:
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+    value = 0
+    for ch in hash_[2:6]:
+        value = value * 83 + alphabet.index(ch)
+    return value >> 16, (value >> 8) & 255, value & 255
+
+
+def test_blurhash_comes_from_the_smallest_rendered_size(tmp_path):
+    """The record's BlurHash is hashed from the smallest whole-picture size the cascade made
+    (RENDERER_VERSION 4), not from the full decode, and shows the same picture."""
+    from pipeline.imaging.decode import decode
+    from pipeline.imaging.render import BLURHASH_SIDE, _cascade, image_blurhash
+    data = _gradient_jpeg()
+    source = _plan_with_sizes(tmp_path, "120, 300", data)
+    record = render(source, data).record
+    base = decode(data, covering=(300, 200))
+    smallest = [image for image, group in _cascade(base, source.rendered)][-1]
+    assert min(smallest.size) >= BLURHASH_SIDE and smallest.width == 120
+    assert record["blurhash"] == image_blurhash(smallest)
+    full = image_blurhash(decode(data))
+    assert record["blurhash"] != image_blurhash(base)          # (the test can tell the two apart)
+    assert record["blurhash"][:2] == full[:2]                  # same components and scale
+    assert all(abs(a - b) <= 3 for a, b in zip(_dc(record["blurhash"]), _dc(full)))   # same mean colour
+
+
+def test_blurhash_falls_back_to_the_decode_below_its_side(tmp_path):
+    """Sizes whose short side is under BLURHASH_SIDE are not hashed: the decode is."""
+    from pipeline.imaging.decode import decode
+    from pipeline.imaging.render import image_blurhash
+    data = _gradient_jpeg()
+    source = _plan_with_sizes(tmp_path, "60", data)
+    largest = (max(d.width for d in source.rendered), max(d.height for d in source.rendered))
+    assert render(source, data).record["blurhash"] == image_blurhash(decode(data, covering=largest))
