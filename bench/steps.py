@@ -93,8 +93,10 @@ print(json.dumps({"wall": wall, "main": me.ru_utime + me.ru_stime, "workers": ki
 
 
 def doit_build(catalog: Path, output: Path) -> dict:
-    """One ``doit -n 2`` build into a fresh ``output``: {"wall", "main", "workers"} seconds."""
+    """One ``doit -n 2`` build into a fresh ``output`` (package byte-compiled first, as
+    ``ours.run_doit``): {"wall", "main", "workers"} seconds."""
     import shutil
+    ours.byte_compile()
     shutil.rmtree(output, ignore_errors=True)
     done = subprocess.run([sys.executable, "-c", _DOIT, "-n", "2", f"catalog={catalog}", f"output={output}"],
                           cwd=corpus.REPO_DIR, capture_output=True, text=True, check=True)
