@@ -151,11 +151,13 @@ class RenderJob:
 def run_job(job: RenderJob) -> dict:
     """Run one ``RenderJob`` wherever it is called (a doit process, a Dask worker…): read the
     source, render it (pure), write the files into ``open_store(job.store)``, the render record
-    last. Returns the doit values (``{"files", "bytes"}`` + ``"blurhash"`` or ``"error"``).
+    last, after removing what a killed earlier attempt left in the tag's folder
+    (``Store.remove_temporaries``). Returns the doit values (``{"files", "bytes"}`` + ``"blurhash"`` or ``"error"``).
     Raises ``SourceError`` when the source vanished or changed since planning. Keeps the time
     it took for the report (``record_render_time``)."""
     started = time.perf_counter()
     store = open_store(job.store)
+    store.remove_temporaries(layout.tag_folder(job.tag))   # a killed earlier attempt's
     if isinstance(job.source, PodcastPlan):
         values = render_podcast(job.source, store)
     else:

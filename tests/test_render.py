@@ -4,6 +4,7 @@ pairs plus the render record, written by a ``Store``."""
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -78,6 +79,9 @@ class RecordingStore:
 
     def delete(self, relpath):
         return self.objects.pop(relpath, None) is not None
+
+    def remove_temporaries(self, folder):
+        return 0
 
 
 def test_render_is_pure_and_names_every_derivative(plan, tmp_path, monkeypatch):
@@ -192,6 +196,38 @@ def test_jobs_are_done_when_their_record_and_files_are_in_the_store(plan, tmp_pa
     for f in job.files[:-1]:
         store.delete(f)
     assert is_rendered(store, broken)                               # an error record is final
+
+
+def test_a_killed_attempts_temporaries_are_removed_by_the_next_run_of_the_job(plan, tmp_path):
+    """A SIGKILLed worker cannot remove its ``.{name}.tmp-{pid}`` files; the job's next run
+    (a Dask retry, the next doit) removes them from its tag folder, and nothing else."""
+    out = tmp_path / "out"
+    job = next(j for j in render_jobs(plan, str(out)) if j.name in plan.sources)
+    folder = out / layout.tag_folder(job.tag)
+    folder.mkdir(parents=True)
+    left = folder / f".{Path(job.files[0]).name}.tmp-999999"
+    left.write_bytes(b"half")
+    other = out / layout.tag_folder("othertag")
+    other.mkdir(parents=True)
+    (other / ".a.jpg.tmp-999999").write_bytes(b"another tag's")
+    (folder / "keep.txt").write_bytes(b"not a temporary")
+    run_job(job)
+    assert not left.exists()
+    assert (other / ".a.jpg.tmp-999999").exists() and (folder / "keep.txt").exists()
+    assert is_rendered(open_store(out), job)
+
+
+def test_store_remove_temporaries(tmp_path):
+    store = open_store(tmp_path)
+    assert store.remove_temporaries("images/none") == 0          # no folder yet
+    store.put("images/t/a.jpg", b"abc")
+    (tmp_path / "images/t/.a.jpg.tmp-12").write_bytes(b"")
+    (tmp_path / "images/t/.b.webp.tmp-34").write_bytes(b"")
+    (tmp_path / "images/t/a.tmp-5.jpg").write_bytes(b"published name")
+    assert store.remove_temporaries("images/t") == 2
+    assert sorted(p.name for p in (tmp_path / "images/t").iterdir()) == ["a.jpg", "a.tmp-5.jpg"]
+    with pytest.raises(ValueError):
+        store.remove_temporaries("../x")
 
 
 def test_local_executor_yields_one_task_per_job(plan, tmp_path):

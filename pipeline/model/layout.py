@@ -113,6 +113,11 @@ def legacy_owner_and_tag(relpath: str) -> tuple[str, str] | None:
     return None
 
 
+def tag_folder(tag: str) -> str:
+    """``images/{tag}``: the folder of one source's files (derivatives, original, record)."""
+    return f"{IMAGES_DIR}/{tag}"
+
+
 def store_file(tag: str, name: str) -> str:
     """``images/{tag}/{name}``: a file of the content store (a derivative or a media asset)."""
     return f"{IMAGES_DIR}/{tag}/{name}"

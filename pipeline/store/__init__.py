@@ -43,6 +43,11 @@ class Store(Protocol):
         """Remove ``relpath``; returns whether it was there."""
         ...
 
+    def remove_temporaries(self, folder: str) -> int:
+        """Delete what a killed writer left in ``folder`` (temporary files, never a published
+        path); returns how many. A render job calls it for its tag's folder before writing."""
+        ...
+
 
 _REMOTE: dict[str, Store] = {}
 

@@ -1,6 +1,7 @@
 """Atomic file writes: a temporary file in the same folder, then ``os.replace``.
 
-A build killed half way leaves at most a ``.*.tmp`` file (removed by ``doit prune``), never a
+A build killed half way leaves at most a ``.*.tmp`` file (removed by ``doit prune``, and in a
+tag's folder by that tag's next render job: ``Store.remove_temporaries``), never a
 half-written file under a published name. Readers (serve.py, nginx) see the old or the new file.
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.model import layout
-from pipeline.store.atomic import atomic_link, atomic_write_bytes
+from pipeline.store.atomic import TEMP_MARK, atomic_link, atomic_write_bytes
 
 
 class LocalStore:
@@ -55,6 +55,26 @@ class LocalStore:
         except FileNotFoundError:
             return False
         return True
+
+    def remove_temporaries(self, folder: str) -> int:
+        """Delete the temporary files (``.{name}.tmp-{pid}``, ``atomic.TEMP_MARK``) directly in
+        ``folder``; returns how many. Safe for a tag's folder at the start of its render job:
+        one job renders a tag at a time (doit: one task per tag; Dask: one future per tag,
+        re-run only after its worker is gone), so a temporary there is a killed writer's (a
+        SIGKILLed Dask worker or doit process cannot remove its own)."""
+        removed = 0
+        try:
+            names = os.listdir(self.path(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        for name in names:
+            if name.startswith(".") and TEMP_MARK in name:
+                try:
+                    os.unlink(os.path.join(self.path(folder), name))
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
 
     def link(self, source: str, relpath: str) -> bool:
         """Publish the bytes already at ``source`` also at ``relpath`` (a hard link, else a

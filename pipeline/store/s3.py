@@ -139,6 +139,11 @@ class S3Store:
                 self._listing.pop(relpath, None)
         return there
 
+    def remove_temporaries(self, folder: str) -> int:
+        """Nothing to remove: a PUT is atomic on the server, a killed writer leaves no object
+        (an unfinished multipart upload is not listed and expires by the bucket's rules)."""
+        return 0
+
     def link(self, source: str, relpath: str) -> bool:
         """Copy the object at ``source`` to ``relpath`` on the server (headers: ``relpath``'s);
         nothing when ``relpath`` already has ``source``'s size, or ``source`` is missing."""
