@@ -369,8 +369,9 @@ def main(argv=None):
             dout = work / "dask" / f"out-{workers}"
             shutil.rmtree(dout, ignore_errors=True)
             seconds, _, out = doit(dcat, dout, "executor=dask", f"workers={workers}", "render")
-            report(f"dask_{workers}_workers", seconds=round(seconds, 1),
-                   sources_per_s=round(args.dask_sources / seconds, 1),
+            rendered = sum(1 for _ in (dout / "images").glob("*/render.json"))   # distinct tags
+            report(f"dask_{workers}_workers", seconds=round(seconds, 1), rendered=rendered,
+                   sources_per_s=round(rendered / seconds, 1),
                    summary=[line for line in out.splitlines() if line.startswith("build:")])
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
