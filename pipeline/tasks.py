@@ -101,7 +101,6 @@ def load_plan(catalog: str | Path, output: str | Path, base_url: str | None = No
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
         raise SystemExit(2)
-    output = Path(output)
     paths = [slot.path for owner in library.owners() for slot in owner.slots()]
     paths += [image.path for image in library.podcast_images.values()]
 
