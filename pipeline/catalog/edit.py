@@ -40,11 +40,11 @@ from ruamel.yaml.tokens import CommentToken
 from pipeline.catalog.loader import load_catalog
 from pipeline.errors import CatalogError, CatalogErrors
 from pipeline.model.imagetypes import MULTI_IMAGE_TYPES
+from pipeline.store.atomic import TEMP_MARK, is_temporary, temp_name
 
 #: Where uploads are stored, relative to the catalog's folder.
 UPLOADS_DIR = "media/uploads"
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png|gif|webp)$")
-_TEMP_MARK = ".tmp-"
 
 
 class EditError(Exception):
@@ -91,7 +91,7 @@ def durable_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path``: temporary file in the same folder, fsync, rename, fsync of the
     folder. A reader sees the old or the new file, and after return the new one survives a
     crash or power loss."""
-    temp = path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}-{threading.get_ident()}")
+    temp = temp_name(path, per_thread=True)
     try:
         with open(temp, "wb") as f:
             f.write(data)
@@ -398,7 +398,7 @@ class CatalogEditor:
         return st.st_ino, st.st_size, st.st_mtime_ns
 
     def _replace_validated(self, data: bytes) -> None:
-        temp = self.path.with_name(f".{self.path.name}{_TEMP_MARK}{os.getpid()}-{threading.get_ident()}")
+        temp = temp_name(self.path, per_thread=True)
         try:
             with open(temp, "wb") as f:
                 f.write(data)
@@ -428,12 +428,12 @@ class CatalogEditor:
         """Delete temporary catalogs and uploads a killed process left (under the lock)."""
         removed = []
         with self.locked():
-            for folder, prefix in ((self.root, f".{self.path.name}{_TEMP_MARK}"),
+            for folder, prefix in ((self.root, f".{self.path.name}{TEMP_MARK}"),
                                    (self.root / UPLOADS_DIR, ".")):
                 if not folder.is_dir():
                     continue
                 for path in folder.iterdir():
-                    if path.name.startswith(prefix) and _TEMP_MARK in path.name:
+                    if path.name.startswith(prefix) and is_temporary(path.name):
                         path.unlink(missing_ok=True)
                         removed.append(path)
         return removed

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from pipeline.model import layout
 from pipeline.model.formats import FORMATS
+from pipeline.store.atomic import temp_name
 
 #: The schema this code writes and reads. Bump it when a table changes incompatibly.
 INDEX_VERSION = 1
@@ -93,7 +94,7 @@ def write(output: str | Path, value: dict, digest: str) -> bool:
     if written_digest(output) == digest:
         return False
     path = output / layout.INDEX
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temp = temp_name(path)
     temp.unlink(missing_ok=True)
     try:
         connection = sqlite3.connect(temp)

@@ -7,19 +7,30 @@ half-written file under a published name. Readers (serve.py, nginx) see the old 
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 TEMP_MARK = ".tmp-"
 
 
-def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+def temp_name(path: Path, per_thread: bool = False) -> Path:
+    """Where a write of ``path`` is prepared before its rename: ``.{name}.tmp-{pid}`` in the
+    same folder (``-{thread id}`` added with ``per_thread``, for paths that threads of one
+    process may write at once: the catalog edits)."""
+    suffix = f"-{threading.get_ident()}" if per_thread else ""
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}{suffix}")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether the file name ``name`` is one ``temp_name`` makes (a killed writer's leftover
+    when no writer is running)."""
+    return name.startswith(".") and TEMP_MARK in name
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> int:
     """Write ``data`` to ``path`` atomically, creating parent folders. Returns the byte count."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_name(path)
+    temp = temp_name(path)
     try:
         with open(temp, "wb") as f:
             f.write(data)
@@ -55,7 +66,7 @@ def atomic_link(source: str | Path, path: str | Path) -> bool:
             return False
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_name(path)
+    temp = temp_name(path)
     temp.unlink(missing_ok=True)
     try:
         try:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.model import layout
-from pipeline.store.atomic import TEMP_MARK, atomic_link, atomic_write_bytes
+from pipeline.store.atomic import atomic_link, atomic_write_bytes, is_temporary
 
 
 class LocalStore:
@@ -57,7 +57,7 @@ class LocalStore:
         return True
 
     def remove_temporaries(self, folder: str) -> int:
-        """Delete the temporary files (``.{name}.tmp-{pid}``, ``atomic.TEMP_MARK``) directly in
+        """Delete the temporary files (``atomic.is_temporary``: ``.{name}.tmp-{pid}``) directly in
         ``folder``; returns how many. Safe for a tag's folder at the start of its render job:
         one job renders a tag at a time (doit: one task per tag; Dask: one future per tag,
         re-run only after its worker is gone), so a temporary there is a killed writer's (a
@@ -68,7 +68,7 @@ class LocalStore:
         except (FileNotFoundError, NotADirectoryError):
             return 0
         for name in names:
-            if name.startswith(".") and TEMP_MARK in name:
+            if is_temporary(name):
                 try:
                     os.unlink(os.path.join(self.path(folder), name))
                     removed += 1
